@@ -1,0 +1,14 @@
+"""Tortoise models, one module per aggregate. `MODEL_MODULES` is what Tortoise loads."""
+
+MODEL_MODULES = [
+    'models.practice',
+    'models.staff',
+    'models.patient',
+    'models.portal_account',
+    'models.sessions',
+    'models.prescription',
+    'models.appointment',
+    'models.billing',
+    'models.outbox',
+    'models.audit',
+]

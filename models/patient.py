@@ -1,0 +1,27 @@
+from tortoise import fields
+from tortoise.models import Model
+
+
+# A chart. The email as typed is kept; the normalised form drives matching and search.
+class Patient(Model):
+    id = fields.IntField(primary_key=True)
+    practice = fields.ForeignKeyField('models.Practice', related_name='patients')
+    first_name = fields.CharField(max_length=100)
+    last_name = fields.CharField(max_length=100)
+    date_of_birth = fields.DateField()
+    email = fields.CharField(max_length=320, default='')
+    email_normalized = fields.CharField(max_length=320, default='', db_index=True)
+    phone = fields.CharField(max_length=40, default='')
+    phone_digits = fields.CharField(max_length=20, default='', db_index=True)
+    search_name = fields.CharField(max_length=210, default='', db_index=True)
+    address = fields.CharField(max_length=300, default='')
+    chart_number = fields.CharField(max_length=30, default='')
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        indexes = (('last_name', 'first_name'),)
+
+    @property
+    def full_name(self) -> str:
+        return f'{self.first_name} {self.last_name}'

@@ -1,0 +1,7 @@
+"""The staff console route tree (`/staff`)."""
+
+from nicegui import APIRouter
+
+router = APIRouter(prefix='/staff')
+
+from pages.staff import login  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Wiring: settings, database, app assembly, guards, dev mailbox and the command line."""

@@ -1,0 +1,140 @@
+"""Builds the NiceGUI app: settings, services, database, routers, guards, background loops."""
+
+import asyncio
+import contextlib
+import logging
+import re
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import app, ui
+from nicegui.storage import Storage
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+from tortoise.contrib.fastapi import RegisterTortoise
+
+from portal.config import Settings, use_settings
+from portal.db import apply_migrations, tortoise_config
+from portal.devmail import DevMailbox
+from services import magic_link, outbox, sessions, throttle
+
+log = logging.getLogger('portal')
+
+OUTBOX_RETRY_SECONDS = 30
+PUBLIC_PATIENT_PATHS = ('/login', '/help', '/logout')
+STAFF_PUBLIC_PATHS = ('/staff/login', '/staff/logout')
+PATIENT_GUARDED = re.compile(r'^/(prescriptions|appointments|billing|rx)(/|$)|^/$')
+TOKEN_IN_PATH = re.compile(r'(/login/link/)[^\s?"]+')
+
+dev_mailbox: DevMailbox | None = None
+
+
+class GuardMiddleware(BaseHTTPMiddleware):
+    """First line of defence: anonymous visitors never reach a guarded page or download.
+
+    Pages check the session again (and properly, against the database) through `portal.guards`.
+    """
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        path = request.url.path
+        if path.startswith('/staff') and not path.startswith(STAFF_PUBLIC_PATHS):
+            if not app.storage.user.get('staff_session'):
+                return RedirectResponse(f'/staff/login?next={path}', status_code=303)
+        elif PATIENT_GUARDED.match(path) and not app.storage.user.get('portal_session'):
+            return RedirectResponse('/login', status_code=303)
+        return await call_next(request)
+
+
+class RedactTokens(logging.Filter):
+    """Access logs print request paths; a login link's path is a credential and must not appear."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(TOKEN_IN_PATH.sub(r'\1[redacted]', a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def create_app(settings: Settings) -> None:
+    """Wire everything for one process. Called by `main.py`, and again by each page test."""
+    global dev_mailbox
+    use_settings(settings)
+    logging.getLogger('uvicorn.access').addFilter(RedactTokens())
+    if settings.redis_url:
+        Storage.redis_url = settings.redis_url
+    throttle.configure(settings.redis_url)
+    sessions.configure(settings.session_idle_minutes, settings.session_absolute_hours)
+    magic_link.configure(
+        magic_link.LinkSettings(
+            secret=settings.secret_key, base_url=settings.base_url, valid_minutes=settings.link_valid_minutes
+        )
+    )
+    dev_mailbox = DevMailbox(settings.data_dir / 'devmail', settings.dev_mailbox_port) if settings.dev_mailbox else None
+    outbox.configure(
+        outbox.SmtpTransport(
+            host=settings.smtp_host or '127.0.0.1',
+            port=settings.smtp_port or (dev_mailbox.port if dev_mailbox else 25),
+            mail_from=settings.mail_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            security=settings.smtp_security,
+        )
+    )
+
+    orm = RegisterTortoise(config=tortoise_config(settings.database_url))
+    retry_task: asyncio.Task | None = None
+
+    async def startup() -> None:
+        nonlocal retry_task
+        await apply_migrations(settings.database_url)
+        await orm.init_orm()
+        if settings.demo:
+            from services.demo_practice import seed_demo_practice
+
+            await seed_demo_practice(settings.base_url)
+        if dev_mailbox:
+            dev_mailbox.start()
+        retry_task = asyncio.create_task(_retry_outbox_forever())
+
+    async def shutdown() -> None:
+        if retry_task:
+            retry_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retry_task
+        await outbox.wait_for_pending()
+        if dev_mailbox:
+            dev_mailbox.stop()
+        await orm.close_orm()
+
+    app.on_startup(startup)
+    app.on_shutdown(shutdown)
+    app.add_middleware(GuardMiddleware)
+
+    from pages import patient, staff
+
+    app.include_router(staff.router)
+    app.include_router(patient.router)
+    if dev_mailbox:
+        from pages import dev_mailbox as dev_mailbox_page
+
+        app.include_router(dev_mailbox_page.router)
+
+    ui.run(
+        host=settings.host,
+        port=settings.port,
+        title='Patient Portal',
+        storage_secret=settings.secret_key,
+        reload=False,
+        show=False,
+        language='en-US',
+        favicon='👁️',
+        uvicorn_logging_level='info',
+    )
+
+
+async def _retry_outbox_forever() -> None:
+    while True:
+        await asyncio.sleep(OUTBOX_RETRY_SECONDS)
+        try:
+            await outbox.retry_due()
+        except Exception:  # a bad row or a database hiccup must not stop retries for good
+            log.exception('outbox retry pass failed')

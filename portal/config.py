@@ -1,0 +1,91 @@
+"""One settings object, read once from the environment (and an optional `.env`).
+
+The variable names are a contract with operators and tests (see the design's configuration table).
+"""
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {'changethis', 'changeme', 'secret', 'please-change-me'}
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix='PORTAL_', env_file='.env', extra='ignore')
+
+    host: str = '127.0.0.1'
+    port: int = 8080
+    base_url: str = 'http://localhost:8080'
+    database_url: str = ''
+    data_dir: Path = Path('data')
+    secret_key: str = ''
+
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: Literal['none', 'starttls', 'tls'] = 'none'
+    mail_from: str = 'Patient Portal <portal@localhost>'
+
+    redis_url: str | None = None
+    demo: bool = False
+
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    link_valid_minutes: int = Field(default=15, ge=1, le=60)
+    dev_mailbox_port: int = 0
+
+    @model_validator(mode='after')
+    def _fill_derived(self) -> 'Settings':
+        self.base_url = self.base_url.rstrip('/')
+        if not self.database_url:
+            self.database_url = f'sqlite://{self.data_dir / "portal.sqlite3"}'
+        if not self.secret_key:
+            self.secret_key = _generated_secret(self.data_dir)
+        elif not self.demo and (
+            self.secret_key.lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                f'PORTAL_SECRET_KEY is a placeholder or shorter than {MIN_SECRET_LENGTH} characters; '
+                'set a long random value or unset it to generate one in the data directory'
+            )
+        return self
+
+    @property
+    def dev_mailbox(self) -> bool:
+        """Without a real SMTP host, mail is caught by the built-in dev mailbox."""
+        return not self.smtp_host
+
+
+def _generated_secret(data_dir: Path) -> str:
+    """A secret generated once and kept in the data dir, so links and sessions survive restarts."""
+    path = data_dir / 'secret_key'
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The settings of the running app; read from the environment on first use."""
+    global _settings
+    if _settings is None:
+        _settings = Settings()
+    return _settings
+
+
+def use_settings(settings: Settings) -> Settings:
+    """Replace the running settings: the app factory calls it, so each test run reads its own env."""
+    global _settings
+    _settings = settings
+    return settings

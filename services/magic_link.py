@@ -1,0 +1,265 @@
+"""Magic-link login: email in, link out, no password ever.
+
+A link is a signed JWT (HS256 only) whose random `jti` is stored hashed in a LoginToken row. Looking
+at a link (GET, HEAD, a mail scanner) changes nothing; only `sign_in_with_link` consumes it, in one
+atomic update. The email also carries a one-time code for the patient who asked on another device.
+"""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from tortoise.transactions import in_transaction
+
+from models.portal_account import LoginToken, PortalAccount
+from services import audit, outbox, sessions, throttle
+from services.email_addresses import mask_email, normalize_email
+from services.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+AUDIENCE = 'eyecare-portal:login'
+ALGORITHM = 'HS256'
+MAX_CODE_ATTEMPTS = 5
+LINK_PATH = '/login/link/'
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    secret: str
+    base_url: str
+    valid_minutes: int = 15
+
+
+_settings: LinkSettings | None = None
+
+
+def configure(settings: LinkSettings) -> None:
+    global _settings
+    _settings = settings
+
+
+def link_settings() -> LinkSettings:
+    if _settings is None:
+        raise RuntimeError('magic_link.configure() was not called')
+    return _settings
+
+
+REASONS = {
+    'expired': 'The link has expired. Login links work for {minutes} minutes.',
+    'used': 'The link has already been used. Each login link works once.',
+    'replaced': 'A newer login link was sent after this one. Use the link in the most recent email.',
+    'disabled': 'Portal access for this account is switched off. Please call the practice.',
+    'invalid': 'This is not a valid login link. It may be incomplete: copy the whole link from the email.',
+}
+
+
+class LinkUnusable(DomainError):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(REASONS[reason].format(minutes=link_settings().valid_minutes))
+
+
+class CodeRejected(DomainError):
+    def __init__(self) -> None:
+        super().__init__('That code is not correct or has expired. Check the latest email, or ask for a new link.')
+
+
+class TooManyRequests(DomainError):
+    def __init__(self) -> None:
+        super().__init__('Please wait a minute before asking for another link.')
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    url: str
+    code: str
+    message_id: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _code_hash(jti_hash: str, code: str) -> str:
+    return hmac.new(link_settings().secret.encode(), f'{jti_hash}:{code}'.encode(), hashlib.sha256).hexdigest()
+
+
+def _email_key(email: str) -> str:
+    return 'email:' + _hash(normalize_email(email))[:32]
+
+
+async def request_login_link(email: str, client_address: str) -> None:
+    """The patient's request. Returns quietly whether or not the address is known or active, so the
+    page can answer the same words either way; raises TooManyRequests (for any address) when throttled."""
+    email = normalize_email(email)
+    allowed = await throttle.current().allow(
+        [
+            throttle.Limit(_email_key(email), 1, 60),
+            throttle.Limit(_email_key(email) + ':15m', 5, 15 * 60),
+            throttle.Limit('client:' + client_address, 10, 15 * 60),
+        ]
+    )
+    if not allowed:
+        log.info('login link request throttled for %s', mask_email(email))
+        raise TooManyRequests()
+    account = await PortalAccount.get_or_none(active_email=email)
+    if account is None:
+        log.info('login link requested for %s: no active account', mask_email(email))
+        return
+    actor = audit.Actor('patient', account.id, 'patient', client_address)
+    issued = await issue_link(account, actor, purpose='login_link')
+    outbox.deliver_soon(issued.message_id)
+
+
+async def issue_link(account: PortalAccount, actor: audit.Actor, *, purpose: str) -> IssuedLink:
+    """Create a token, its email in the outbox and the audit row in one transaction.
+
+    Issuing invalidates every older unused link of the account, so only the newest email works.
+    """
+    settings, now = link_settings(), _now()
+    expires_at = now + timedelta(minutes=settings.valid_minutes)
+    jti, code = secrets.token_urlsafe(24), f'{secrets.randbelow(1_000_000):06d}'
+    claims = {
+        'iss': settings.base_url,
+        'aud': AUDIENCE,
+        'sub': str(account.id),
+        'jti': jti,
+        'iat': int(now.timestamp()),
+        'exp': int(expires_at.timestamp()),
+    }
+    url = settings.base_url + LINK_PATH + jwt.encode(claims, settings.secret, algorithm=ALGORITHM)
+    await account.fetch_related('patient__practice')
+    patient, practice = account.patient, account.patient.practice
+    async with in_transaction():
+        await LoginToken.filter(account_id=account.id, used_at=None, invalidated_at=None).update(invalidated_at=now)
+        token = await LoginToken.create(
+            account=account,
+            jti_hash=_hash(jti),
+            code_hash=_code_hash(_hash(jti), code),
+            expires_at=expires_at,
+            client_address=actor.client_address[:64],
+        )
+        message = await outbox.enqueue_email(
+            to=account.login_email,
+            subject=f'Your login link for the {practice.name} patient portal',
+            body=_email_body(patient.first_name, practice.name, practice.phone, url, code, settings.valid_minutes),
+            purpose='login_link',
+            patient=patient,
+            expires_at=expires_at,
+        )
+        await audit.record(
+            'portal.invitation_sent' if actor.type == 'staff' else 'portal.login_link_sent',
+            actor,
+            patient_id=patient.id,
+            object_type='login_token',
+            object_id=token.id,
+            detail={'message_id': message.id, 'to': mask_email(account.login_email)},
+        )
+    return IssuedLink(url=url, code=code, message_id=message.id)
+
+
+def _email_body(first_name: str, practice: str, phone: str, url: str, code: str, minutes: int) -> str:
+    return (
+        f'Hello {first_name},\n\n'
+        f'Here is your link to log in to the {practice} patient portal:\n\n{url}\n\n'
+        f'Open it and press Continue. The link works once, for {minutes} minutes.\n\n'
+        f'Asked on another device, such as a computer? Type this code there instead: {code}\n\n'
+        'If you did not ask for this email you can ignore it: nobody can log in without it.\n\n'
+        f'{practice}\n{phone}\n'
+    )
+
+
+def _decode(token: str) -> dict:
+    settings = link_settings()
+    try:
+        return jwt.decode(
+            token,
+            settings.secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=settings.base_url,
+            options={'require': ['exp', 'iat', 'sub', 'jti', 'aud', 'iss']},
+        )
+    except jwt.ExpiredSignatureError:
+        raise LinkUnusable('expired') from None
+    except jwt.InvalidTokenError:
+        raise LinkUnusable('invalid') from None
+
+
+async def _usable_token(token: str) -> LoginToken:
+    claims = _decode(token)
+    row = await LoginToken.get_or_none(jti_hash=_hash(claims['jti'])).select_related('account')
+    if row is None or str(row.account_id) != claims['sub']:
+        raise LinkUnusable('invalid')
+    if not row.account.is_active:
+        raise LinkUnusable('disabled')
+    if row.used_at:
+        raise LinkUnusable('used')
+    if row.invalidated_at:
+        raise LinkUnusable('replaced')
+    if row.expires_at <= _now():
+        raise LinkUnusable('expired')
+    return row
+
+
+async def check_link(token: str) -> None:
+    """Read-only: raises LinkUnusable with the reason, or returns if a click would sign in."""
+    await _usable_token(token)
+
+
+async def sign_in_with_link(token: str, client_address: str) -> tuple[PortalAccount, str]:
+    """Consume the link (atomically, once) and open a portal session; returns its session token."""
+    row = await _usable_token(token)
+    return await _consume(row, client_address, method='link')
+
+
+async def sign_in_with_code(email: str, code: str, client_address: str) -> tuple[PortalAccount, str]:
+    account = await PortalAccount.get_or_none(active_email=normalize_email(email))
+    code = ''.join(ch for ch in code if ch.isdigit())
+    row = None
+    if account:
+        row = (
+            await LoginToken.filter(account_id=account.id, used_at=None, invalidated_at=None, expires_at__gt=_now())
+            .order_by('-id')
+            .select_related('account')
+            .first()
+        )
+    if row is None or len(code) != 6:
+        raise CodeRejected()
+    if not hmac.compare_digest(row.code_hash, _code_hash(row.jti_hash, code)):
+        row.code_attempts += 1
+        if row.code_attempts >= MAX_CODE_ATTEMPTS:
+            row.invalidated_at = _now()  # five wrong guesses burn the link: brute force gets nowhere
+        await row.save(update_fields=['code_attempts', 'invalidated_at'])
+        raise CodeRejected()
+    return await _consume(row, client_address, method='code')
+
+
+async def _consume(row: LoginToken, client_address: str, *, method: str) -> tuple[PortalAccount, str]:
+    now = _now()
+    consumed = await LoginToken.filter(id=row.id, used_at=None, invalidated_at=None, expires_at__gt=now).update(
+        used_at=now
+    )
+    if not consumed:
+        raise LinkUnusable('used') if method == 'link' else CodeRejected()
+    account = row.account
+    account.last_login_at = now
+    await account.save(update_fields=['last_login_at'])
+    await audit.record(
+        'portal.login',
+        audit.Actor('patient', account.id, 'patient', client_address),
+        patient_id=account.patient_id,
+        object_type='login_token',
+        object_id=row.id,
+        detail={'method': method},
+    )
+    return account, await sessions.open_patient_session(account, client_address)

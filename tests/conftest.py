@@ -1,0 +1,70 @@
+"""Fixtures: a real SMTP server, a database per test, configured services, and the app for page tests."""
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from nicegui.testing.general_fixtures import get_path_to_main_file
+from nicegui.testing.user import User
+from nicegui.testing.user_simulation import user_simulation
+
+from models import MODEL_MODULES
+from services import magic_link, outbox, sessions, throttle
+from tests.databases import fresh_database_url, service_context
+from tests.mail import SmtpServer
+
+TEST_BASE_URL = 'http://portal.test'
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def secret_key() -> str:
+    return secrets.token_urlsafe(48)
+
+
+@pytest.fixture
+async def db(smtp_server: SmtpServer, secret_key: str) -> AsyncIterator[object]:
+    """Service tests: an isolated database and services wired to the test SMTP server."""
+    magic_link.configure(magic_link.LinkSettings(secret=secret_key, base_url=TEST_BASE_URL, valid_minutes=15))
+    outbox.configure(outbox.SmtpTransport(host='127.0.0.1', port=smtp_server.port, mail_from='portal@test'))
+    sessions.configure(idle_minutes=30, absolute_hours=12)
+    throttle.configure(None)
+    async with service_context(MODEL_MODULES) as ctx:
+        yield ctx
+        await outbox.wait_for_pending()
+
+
+@pytest.fixture
+async def app_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp_server: SmtpServer, secret_key: str
+) -> AsyncIterator[str]:
+    """Environment for a whole app (page tests): its own data dir, database and the test SMTP server."""
+    async with fresh_database_url(str(tmp_path)) as url:
+        monkeypatch.setenv('PORTAL_DATA_DIR', str(tmp_path / 'data'))
+        monkeypatch.setenv('PORTAL_DATABASE_URL', url)
+        monkeypatch.setenv('PORTAL_SECRET_KEY', secret_key)
+        monkeypatch.setenv('PORTAL_BASE_URL', TEST_BASE_URL)
+        monkeypatch.setenv('PORTAL_SMTP_HOST', '127.0.0.1')
+        monkeypatch.setenv('PORTAL_SMTP_PORT', str(smtp_server.port))
+        monkeypatch.delenv('PORTAL_DEMO', raising=False)
+        monkeypatch.delenv('PORTAL_REDIS_URL', raising=False)
+        yield url
+
+
+@pytest.fixture
+async def user(app_env: str, caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest) -> AsyncIterator[User]:
+    """NiceGUI's `user` fixture, started only after `app_env` has pointed the app at test peers."""
+    async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
+        yield simulated
+        await outbox.wait_for_pending()
+        errors = [r for r in caplog.get_records('call') if r.levelname == 'ERROR']
+        if errors:
+            pytest.fail(f'There were unexpected ERROR logs: {[r.getMessage() for r in errors]}', pytrace=False)

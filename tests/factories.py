@@ -1,0 +1,154 @@
+"""One line per record: a practice, patients, staff and their clinical and billing history."""
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from models.appointment import Appointment, AppointmentRequest
+from models.billing import Invoice, InvoiceLine, Payment
+from models.patient import Patient
+from models.practice import Location, Practice, Provider
+from models.prescription import Prescription, PrescriptionEye
+from models.staff import StaffUser
+from services import audit
+from services.portal_access import enable_portal
+from services.staff_auth import create_staff
+
+_seq = itertools.count(1)
+STAFF_PASSWORD = 'correct horse battery'
+
+
+async def make_practice(**fields: object) -> Practice:
+    defaults = dict(
+        name='Clearview Eye Care',
+        phone='(555) 010-2000',
+        address_line1='12 Harbor Street',
+        city='Portland',
+        state='ME',
+        postal_code='04101',
+        time_zone='America/New_York',
+        portal_url='http://portal.test',
+    )
+    return await Practice.create(**{**defaults, **fields})
+
+
+async def make_provider(practice: Practice, **fields: object) -> Provider:
+    defaults = dict(name='Dana Whitfield', credentials='OD', licence_number='ME-OD-4471', licence_state='ME')
+    return await Provider.create(practice=practice, **{**defaults, **fields})
+
+
+async def make_location(practice: Practice, **fields: object) -> Location:
+    return await Location.create(
+        practice=practice, **{**dict(name='Main office', address='12 Harbor Street'), **fields}
+    )
+
+
+async def make_staff(role: str = 'admin', email: str | None = None, name: str = 'Riley Front Desk') -> StaffUser:
+    return await create_staff(email or f'staff{next(_seq)}@example.org', name, STAFF_PASSWORD, role)
+
+
+async def make_patient(practice: Practice | None = None, **fields: object) -> Patient:
+    from services.patients import save_patient
+
+    practice = practice or await Practice.first() or await make_practice()
+    n = next(_seq)
+    defaults = dict(
+        first_name='Jamie',
+        last_name=f'Rivera{n}',
+        date_of_birth=date(1985, 4, 12),
+        email=f'jamie{n}@example.com',
+        phone='(555) 010-3000',
+    )
+    return await save_patient(Patient(practice=practice, **{**defaults, **fields}))
+
+
+async def make_active_patient(staff: StaffUser | None = None, **fields: object) -> Patient:
+    patient = await make_patient(**fields)
+    staff = staff or await make_staff()
+    await enable_portal(patient.id, staff, audit.Actor('staff', staff.id, staff.name))
+    return patient
+
+
+async def make_spectacle_rx(
+    patient: Patient, provider: Provider | None = None, *, issued: date | None = None, **fields: object
+) -> Prescription:
+    provider = provider or await Provider.first() or await make_provider(await patient.practice)
+    issued = issued or date.today() - timedelta(days=30)
+    rx = await Prescription.create(
+        patient=patient,
+        provider=provider,
+        kind='spectacle',
+        exam_date=issued,
+        issue_date=issued,
+        expiry_date=issued + timedelta(days=730),
+        **fields,
+    )
+    await PrescriptionEye.create(
+        prescription=rx, eye='OD', sphere=Decimal('-2.25'), cylinder=Decimal('-0.75'), axis=90, add=Decimal('1.50')
+    )
+    await PrescriptionEye.create(
+        prescription=rx,
+        eye='OS',
+        sphere=Decimal('-2.00'),
+        cylinder=Decimal('-0.50'),
+        axis=85,
+        add=Decimal('1.50'),
+        prism=Decimal('1.00'),
+        prism_base='BI',
+    )
+    return rx
+
+
+async def make_contact_lens_rx(
+    patient: Patient, provider: Provider | None = None, *, issued: date | None = None
+) -> Prescription:
+    provider = provider or await Provider.first() or await make_provider(await patient.practice)
+    issued = issued or date.today() - timedelta(days=60)
+    rx = await Prescription.create(
+        patient=patient,
+        provider=provider,
+        kind='contact_lens',
+        exam_date=issued,
+        issue_date=issued,
+        expiry_date=issued + timedelta(days=365),
+    )
+    for eye, sphere in (('OD', '-2.50'), ('OS', '-2.25')):
+        await PrescriptionEye.create(
+            prescription=rx,
+            eye=eye,
+            sphere=Decimal(sphere),
+            manufacturer='Acme Vision',
+            brand='AcmeDaily 1-Day',
+            base_curve=Decimal('8.60'),
+            diameter=Decimal('14.20'),
+        )
+    return rx
+
+
+async def make_appointment(patient: Patient, *, in_days: int = 14, **fields: object) -> Appointment:
+    starts = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=in_days)
+    return await Appointment.create(patient=patient, starts_at=starts, reason='Comprehensive eye exam', **fields)
+
+
+async def make_appointment_request(patient: Patient, **fields: object) -> AppointmentRequest:
+    defaults = dict(reason='Annual exam', preferred_times='Weekday mornings')
+    return await AppointmentRequest.create(patient=patient, **{**defaults, **fields})
+
+
+async def make_invoice(
+    patient: Patient, lines: list[tuple[str, int]], paid_cents: int = 0, **fields: object
+) -> Invoice:
+    total = sum(cents for _, cents in lines)
+    invoice = await Invoice.create(
+        patient=patient,
+        number=fields.pop('number', f'INV-{next(_seq):05d}'),
+        issued_on=fields.pop('issued_on', date.today() - timedelta(days=10)),
+        total_cents=total,
+        paid_cents=paid_cents,
+        **fields,
+    )
+    for description, cents in lines:
+        await InvoiceLine.create(invoice=invoice, description=description, unit_cents=cents)
+    if paid_cents:
+        await Payment.create(invoice=invoice, amount_cents=paid_cents, paid_on=date.today())
+    return invoice
