@@ -122,8 +122,12 @@ async def enable_portal(patient_id: int, staff: StaffUser, actor: audit.Actor) -
                 detail={'login_email': email},
             )
     except IntegrityError:
-        other = await _conflicting_patient_name(email, patient.id)
-        raise PortalEmailInUse(other or 'another patient') from None
+        # Lost a race: either another patient took the address, or a second click enabled this one.
+        if other := await _conflicting_patient_name(email, patient.id):
+            raise PortalEmailInUse(other) from None
+        if await PortalAccount.exists(patient_id=patient.id, active_email__not_isnull=True):
+            raise PortalAlreadyActive() from None
+        raise PortalEmailInUse('another patient') from None
     return account
 
 
