@@ -4,6 +4,8 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
@@ -27,6 +29,8 @@ PATIENT_GUARDED = re.compile(r'^/(prescriptions|appointments|billing|rx)(/|$)|^/
 TOKEN_IN_PATH = re.compile(r'(/login/link/)[^\s?"]+')
 
 dev_mailbox: DevMailbox | None = None
+# NiceGUI's own lifespan, kept once: each page test builds the app again and must not stack wrappers.
+_NICEGUI_LIFESPAN = app.router.lifespan_context
 
 
 class GuardMiddleware(BaseHTTPMiddleware):
@@ -105,8 +109,18 @@ def create_app(settings: Settings) -> None:
             dev_mailbox.stop()
         await orm.close_orm()
 
-    app.on_startup(startup)
-    app.on_shutdown(shutdown)
+    @contextlib.asynccontextmanager
+    async def lifespan(fastapi_app: Any) -> AsyncIterator[None]:
+        # NiceGUI runs async on_startup handlers as background tasks, so a request (or a test) could
+        # arrive before the schema exists. The database is ready before NiceGUI starts serving.
+        await startup()
+        try:
+            async with _NICEGUI_LIFESPAN(fastapi_app):
+                yield
+        finally:
+            await shutdown()
+
+    app.router.lifespan_context = lifespan
     app.add_middleware(GuardMiddleware)
 
     from pages import patient, staff
