@@ -92,9 +92,10 @@ def create_app(settings: Settings) -> None:
         await apply_migrations(settings.database_url)
         await orm.init_orm()
         if settings.demo:
+            from portal.cli import print_demo_banner
             from services.demo_practice import seed_demo_practice
 
-            await seed_demo_practice(settings.base_url)
+            print_demo_banner(settings, await seed_demo_practice(settings.base_url))
         if dev_mailbox:
             dev_mailbox.start()
         retry_task = asyncio.create_task(_retry_outbox_forever())

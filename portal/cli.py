@@ -1,14 +1,25 @@
-"""Command line: run the portal, apply migrations, create staff accounts."""
+"""Command line: run the portal (optionally with a demo practice), apply migrations, create staff accounts.
+
+Operators meet the app here first, so every failure ends with one sentence that says what to do and
+a non-zero exit status, never a traceback.
+"""
 
 import argparse
 import asyncio
 import getpass
 import os
 import sys
+from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import ValidationError
 
 from portal.config import Settings
 
-DEMO_ADMIN_EMAIL = 'admin@example.com'
+if TYPE_CHECKING:
+    from services.demo_practice import DemoSeed
+
+EXIT_USAGE = 2
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.demo:
         os.environ['PORTAL_DEMO'] = 'true'
-    settings = Settings()
+    settings = _settings()
     if args.command == 'migrate':
         asyncio.run(_migrate(settings))
     elif args.command == 'create-staff':
@@ -30,58 +41,146 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='python main.py', description='Eye-care patient portal.')
-    parser.add_argument('--demo', action='store_true', help='seed a demo practice on an empty database')
-    sub = parser.add_subparsers(dest='command')
-    sub.add_parser('serve', help='run the portal (the default)')
+    parser = argparse.ArgumentParser(
+        prog='python main.py',
+        description='Eye-care patient portal: staff console at /staff, patient portal at /. '
+        'Without a command, runs the portal. Settings come from PORTAL_* environment variables or .env.',
+    )
+    demo_help = 'seed a demo practice on an empty database and print how to sign in (same as PORTAL_DEMO=true)'
+    parser.add_argument('--demo', action='store_true', help=demo_help)
+    sub = parser.add_subparsers(dest='command', metavar='command')
+    serve = sub.add_parser('serve', help='run the portal (the default)')
+    serve.add_argument('--demo', action='store_true', default=argparse.SUPPRESS, help=demo_help)
     sub.add_parser('migrate', help='apply database migrations and exit')
-    staff = sub.add_parser('create-staff', help='create a staff account (the first one should be an admin)')
-    staff.add_argument('--email', required=True)
-    staff.add_argument('--name', required=True)
-    staff.add_argument('--role', choices=['admin', 'staff'], default='admin')
-    staff.add_argument('--password-stdin', action='store_true', help='read the password from standard input')
+    staff = sub.add_parser(
+        'create-staff',
+        help='create a staff account (the first one should be an admin)',
+        description='Create a staff account. Asks for the password twice unless --password-stdin is given.',
+    )
+    staff.add_argument('--email', required=True, help='sign-in email address')
+    staff.add_argument('--name', required=True, help='full name, shown in the audit trail')
+    staff.add_argument('--role', choices=['admin', 'staff'], default='admin', help='default: admin')
+    staff.add_argument(
+        '--password-stdin', action='store_true', help='read the password from the first line of standard input'
+    )
     return parser
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = '; '.join(_problem(e['loc'], e['msg']) for e in error.errors())
+        _fail(f'The configuration is not valid: {problems}. Check the PORTAL_* environment variables or .env.')
+
+
+def _problem(location: tuple, message: str) -> str:
+    message = message.removeprefix('Value error, ')
+    return f'PORTAL_{str(location[0]).upper()}: {message}' if location else message
+
+
+def _fail(message: str, status: int = 1) -> NoReturn:
+    print(message, file=sys.stderr)
+    sys.exit(status)
 
 
 def _serve(settings: Settings) -> None:
     from portal.app import create_app
 
-    if settings.demo:
+    if settings.dev_mailbox and not settings.demo:
         print(
-            '\nDemo practice (seeded on an empty database):\n'
-            f'  staff console:  {settings.base_url}/staff   sign in as {DEMO_ADMIN_EMAIL} / demo-password-1\n'
-            f'  patient portal: {settings.base_url}/\n'
-            + (f'  dev mailbox:    {settings.base_url}/dev/mailbox\n' if settings.dev_mailbox else ''),
+            'No PORTAL_SMTP_HOST is set: email goes to the built-in dev mailbox '
+            f'({settings.base_url}/dev/mailbox), not to patients.',
             flush=True,
         )
     create_app(settings)
 
 
-async def _migrate(settings: Settings) -> None:
+def print_demo_banner(settings: Settings, seed: 'DemoSeed') -> None:
+    """Printed once the demo data is in place, so what it promises is true of this database."""
+    from services.demo_practice import (
+        DEMO_ADMIN_EMAIL,
+        DEMO_PASSWORD,
+        DEMO_PATIENT_EMAIL,
+        DEMO_STAFF_EMAIL,
+    )
+
+    url = settings.base_url
+    if not seed.demo_logins:
+        print(
+            '\nDemo mode: this database already holds a practice, so no demo data was added.\n'
+            f'  Staff console:  {url}/staff/login (sign in with your own staff account)\n'
+            f'  Patient portal: {url}/login\n',
+            flush=True,
+        )
+        return
+    where = 'seeded just now' if seed.seeded else 'already in this database'
+    if settings.dev_mailbox:
+        mail = f'  Dev mailbox:    {url}/dev/mailbox   (login links arrive here)\n'
+    else:
+        mail = f'  Mail goes to {settings.smtp_host}: demo addresses are not real, so login links will not arrive.\n'
+    print(
+        f'\nDemo practice ({where}):\n'
+        f'  Staff console:  {url}/staff/login\n'
+        f'                  sign in as {DEMO_ADMIN_EMAIL} / {DEMO_PASSWORD} (admin)\n'
+        f'                  or {DEMO_STAFF_EMAIL} / {DEMO_PASSWORD} (front desk)\n'
+        f'  Patient portal: {url}/login\n'
+        f'                  try the patient portal with {DEMO_PATIENT_EMAIL}\n' + mail,
+        flush=True,
+    )
+
+
+def _masked(database_url: str) -> str:
+    parts = urlsplit(database_url)
+    if parts.password:
+        netloc = parts.netloc.replace(f':{parts.password}@', ':***@')
+        return urlunsplit(parts._replace(netloc=netloc))
+    return database_url
+
+
+async def _apply_migrations(settings: Settings) -> None:
+    from tortoise.exceptions import DBConnectionError
+
     from portal.db import apply_migrations
 
-    await apply_migrations(settings.database_url)
-    print('Database is up to date.')
+    try:
+        await apply_migrations(settings.database_url)
+    except (OSError, DBConnectionError) as error:
+        _fail(f'Cannot reach the database at {_masked(settings.database_url)}: {error}')
+
+
+async def _migrate(settings: Settings) -> None:
+    await _apply_migrations(settings)
+    print(f'Database {_masked(settings.database_url)} is up to date.')
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip('\r\n')
+    try:
+        password = getpass.getpass('Password: ')
+        repeated = getpass.getpass('Repeat password: ')
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)
+        _fail('No account was created.')
+    if repeated != password:
+        _fail('The passwords do not match. No account was created.')
+    return password
 
 
 async def _create_staff(settings: Settings, args: argparse.Namespace) -> None:
     from tortoise.context import TortoiseContext
 
-    from portal.db import apply_migrations, tortoise_config
+    from portal.db import tortoise_config
     from services.errors import DomainError
     from services.staff_auth import create_staff
 
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip('\n')
-    else:
-        password = getpass.getpass('Password: ')
-        if getpass.getpass('Repeat password: ') != password:
-            sys.exit('The passwords do not match.')
-    await apply_migrations(settings.database_url)
+    password = _read_password(args.password_stdin)
+    await _apply_migrations(settings)
     async with TortoiseContext() as ctx:
         await ctx.init(config=tortoise_config(settings.database_url))
         try:
             staff = await create_staff(args.email, args.name, password, args.role)
         except DomainError as error:
-            sys.exit(str(error))
-    print(f'Created {staff.role} account for {staff.email}.')
+            _fail(f'{error} No account was created.')
+    print(f'Created {staff.role} account for {staff.name} <{staff.email}>. Sign in at {settings.base_url}/staff/login')

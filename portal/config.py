@@ -41,6 +41,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode='after')
     def _fill_derived(self) -> 'Settings':
+        if 'base_url' not in self.model_fields_set and self.port != 8080:
+            self.base_url = f'http://localhost:{self.port}'  # links in mail must reach a local run on another port
         self.base_url = self.base_url.rstrip('/')
         if not self.database_url:
             self.database_url = f'sqlite://{self.data_dir / "portal.sqlite3"}'

@@ -1,0 +1,418 @@
+"""A believable demo practice, seeded on an empty database by `python main.py --demo` (or PORTAL_DEMO).
+
+It exists so a practice (or a developer) can try both trees at once: the staff console with a
+signed-in admin, and the patient portal with a patient whose access is already enabled. The data
+also covers the awkward cases the domain rules are about: a parent and a child sharing one email,
+a patient with no email and one with a mistyped email, expired prescriptions, part-paid invoices
+and a pending appointment request. Dates are relative to today; everything else is fixed, so two
+demo runs on the same day look the same.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from tortoise.transactions import in_transaction
+
+from models.appointment import Appointment, AppointmentRequest
+from models.billing import Invoice, InvoiceLine, Payment
+from models.patient import Patient
+from models.practice import Location, Practice, Provider
+from models.prescription import Prescription, PrescriptionEye
+from models.staff import StaffUser
+from services import audit
+from services.patients import save_patient
+from services.portal_access import enable_portal
+from services.staff_auth import create_staff
+
+DEMO_ADMIN_EMAIL = 'admin@example.com'
+DEMO_ADMIN_NAME = 'Jordan Avery'
+DEMO_STAFF_EMAIL = 'frontdesk@example.com'
+DEMO_STAFF_NAME = 'Sam Patel'
+DEMO_PASSWORD = 'demo-password-1'
+DEMO_PATIENT_EMAIL = 'maria.alvarez@example.com'  # portal enabled: the banner invites people to try it
+DEMO_SHARED_EMAIL = 'okafor.family@example.net'  # a parent (portal enabled) and a child share it
+TIME_ZONE = 'America/New_York'
+SEED = 20240917
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    """What start-up found: `seeded` on a fresh database; `demo_logins` when the demo accounts exist."""
+
+    seeded: bool
+    demo_logins: bool
+
+
+@dataclass(frozen=True)
+class _PatientRow:
+    first: str
+    last: str
+    born: date
+    email: str
+    phone: str
+    address: str
+    portal: bool
+
+
+# Invented people; phone numbers use the fictional 555-01xx range. The last column marks the
+# patients whose portal is enabled. Ava's email is her father's, typed with capitals: the same
+# email once normalised. Harold has no email; Tom's was mistyped (no @).
+_PATIENT_TABLE = """
+Maria     | Alvarez   | 1984-03-17 | maria.alvarez@example.com     | 0142 | 27 Maple Street, Burlington | yes
+Daniel    | Okafor    | 1979-11-02 | okafor.family@example.net     | 0117 | 9 Ledge Road, Burlington | yes
+Ava       | Okafor    | 2014-06-21 | Okafor.Family@example.net     | 0117 | 9 Ledge Road, Burlington |
+Harold    | Jennings  | 1946-01-30 |                               | 0163 | 112 North Avenue, Burlington |
+Chloe     | Nguyen    | 1996-09-05 | chloe.nguyen@example.org      | 0188 | 45 Pearl Street, Apt 3, Burlington | yes
+Robert    | Kim       | 1968-04-11 | robert.kim@example.com        | 0121 | 3 Shelburne Road, South Burlington | yes
+Tom       | Becker    | 1972-08-26 | tom.becker.example.com        | 0134 | 71 Church Street, Burlington |
+Linda     | Moreau    | 1958-12-03 | linda.moreau@example.net      | 0109 | 18 Spear Street, South Burlington |
+James     | O'Connell | 1989-02-14 | jim.oconnell@example.com      | 0175 | 260 College Street, Burlington |
+Sofia     | Rossi     | 2001-07-09 | sofia.rossi@example.org       | 0152 | 5 Battery Street, Burlington |
+William   | Tran      | 1955-05-22 | w.tran@example.com            | 0198 | 88 Dorset Street, South Burlington |
+Emily     | Carter    | 1993-10-30 | emily.carter@example.net      | 0126 | 14 Bank Street, Burlington |
+Noah      | Fischer   | 2009-01-18 | fischer.home@example.org      | 0139 | 33 Oak Street, Winooski |
+Grace     | Liu       | 1981-06-06 | grace.liu@example.com         | 0144 | 402 Main Street, Winooski |
+Patricia  | Dubois    | 1963-03-28 | pat.dubois@example.org        | 0103 | 7 Hinesburg Road, South Burlington |
+Marcus    | Green     | 1977-09-13 | marcus.green@example.net      | 0190 | 51 Lakeview Terrace, Burlington |
+Hannah    | Schultz   | 1999-11-24 | hannah.schultz@example.com    | 0111 | 120 Colchester Avenue, Burlington |
+Omar      | Haddad    | 1986-02-02 | omar.haddad@example.org       | 0157 | 29 Williston Road, South Burlington |
+Beatrice  | Walsh     | 1941-07-15 | bea.walsh@example.net         | 0128 | 66 Shelburne Street, Burlington |
+Lucas     | Pereira   | 2005-04-03 | lucas.pereira@example.com     | 0183 | 15 Union Street, Burlington |
+Mei       | Tanaka    | 1975-10-08 | mei.tanaka@example.org        | 0169 | 240 Pine Street, Burlington |
+George    | Abernathy | 1950-08-19 | g.abernathy@example.com       | 0105 | 11 Farrell Street, South Burlington |
+Priscilla | Boateng   | 1988-12-12 | priscilla.boateng@example.net | 0192 | 80 Malletts Bay Avenue, Winooski |
+Kevin     | Murphy    | 1970-05-05 | kevin.murphy@example.com      | 0136 | 3 Prospect Street, Essex Junction |
+Isabel    | Ortega    | 1994-01-27 | isabel.ortega@example.org     | 0171 | 47 Pearl Street, Essex Junction |
+"""
+
+
+TOWN_ZIP_CODES = {'Burlington': '05401', 'South Burlington': '05403', 'Winooski': '05404', 'Essex Junction': '05452'}
+
+
+def _patient_rows(table: str) -> tuple[_PatientRow, ...]:
+    rows = []
+    for line in table.strip().splitlines():
+        first, last, born, email, phone, address, portal = (cell.strip() for cell in line.split('|'))
+        rows.append(
+            _PatientRow(
+                first,
+                last,
+                date.fromisoformat(born),
+                email,
+                f'(802) 555-{phone}',
+                f'{address}, VT {TOWN_ZIP_CODES[address.rpartition(", ")[2]]}',
+                portal == 'yes',
+            )
+        )
+    return tuple(rows)
+
+
+PATIENTS = _patient_rows(_PATIENT_TABLE)
+
+CONTACT_LENSES = (
+    ('Johnson & Johnson Vision', 'Acuvue Oasys 1-Day', Decimal('8.50'), Decimal('14.30')),
+    ('Alcon', 'Dailies Total1', Decimal('8.50'), Decimal('14.10')),
+    ('CooperVision', 'Biofinity', Decimal('8.60'), Decimal('14.00')),
+    ('Bausch + Lomb', 'Ultra', Decimal('8.50'), Decimal('14.20')),
+)
+SHORT_CL_EXPIRY_REASON = 'Corneal neovascularisation under monitoring: lens wear re-evaluated after 6 months.'
+VISIT_REASONS = ('Comprehensive eye exam', 'Contact lens follow-up', 'Glasses fitting', 'Dry eye evaluation')
+PRICES = {
+    'Comprehensive eye exam': 15000,
+    'Contact lens fitting': 9500,
+    'Retinal imaging (Optomap)': 3900,
+    'Single-vision lenses, anti-reflective': 21000,
+    'Progressive lenses, anti-reflective': 38500,
+    'Frames: Silhouette titanium': 24900,
+    'Annual supply, daily contact lenses': 54000,
+    'Insurance adjustment': -6000,
+}
+
+
+async def seed_demo_practice(base_url: str) -> DemoSeed:
+    """Seed once: on a database that already has a practice this does nothing (restarts are safe)."""
+    async with in_transaction():
+        if await Practice.exists():
+            return DemoSeed(seeded=False, demo_logins=await StaffUser.exists(email=DEMO_ADMIN_EMAIL))
+        await _seed(base_url.rstrip('/'))
+    return DemoSeed(seeded=True, demo_logins=True)
+
+
+async def _seed(base_url: str) -> None:
+    rng = random.Random(SEED)
+    zone = ZoneInfo(TIME_ZONE)
+    today = datetime.now(zone).date()
+    practice = await Practice.create(
+        name='Lakeside Family Eye Care',
+        phone='(802) 555-0100',
+        address_line1='418 Elm Street',
+        address_line2='Suite 200',
+        city='Burlington',
+        state='VT',
+        postal_code='05401',
+        time_zone=TIME_ZONE,
+        portal_url=base_url,
+    )
+    locations = [
+        await Location.create(
+            practice=practice,
+            name='Burlington (Elm Street)',
+            address='418 Elm Street, Suite 200, Burlington, VT 05401',
+            phone='(802) 555-0100',
+        ),
+        await Location.create(
+            practice=practice,
+            name='South Burlington (Dorset Plaza)',
+            address='150 Dorset Street, South Burlington, VT 05403',
+            phone='(802) 555-0101',
+        ),
+    ]
+    providers = [
+        await Provider.create(
+            practice=practice,
+            name='Priya Raman',
+            credentials='OD',
+            licence_number='OPT-0457',
+            licence_state='VT',
+            npi='1679543210',
+        ),
+        await Provider.create(
+            practice=practice,
+            name='Marcus Bell',
+            credentials='MD',
+            licence_number='MD-042-0011881',
+            licence_state='VT',
+            npi='1548263790',
+        ),
+        await Provider.create(
+            practice=practice,
+            name='Elena Sokolova',
+            credentials='OD, FAAO',
+            licence_number='OPT-0612',
+            licence_state='VT',
+            npi='1932874561',
+        ),
+    ]
+    admin = await create_staff(DEMO_ADMIN_EMAIL, DEMO_ADMIN_NAME, DEMO_PASSWORD, 'admin')
+    await create_staff(DEMO_STAFF_EMAIL, DEMO_STAFF_NAME, DEMO_PASSWORD, 'staff')
+    actor = audit.Actor('staff', admin.id, admin.name)
+
+    patients: list[Patient] = []
+    for number, row in enumerate(PATIENTS, start=1):
+        patient = Patient(
+            practice=practice,
+            first_name=row.first,
+            last_name=row.last,
+            date_of_birth=row.born,
+            email=row.email,
+            phone=row.phone,
+            address=row.address,
+            chart_number=f'LFE-{1000 + number}',
+        )
+        patients.append(await save_patient(patient))
+
+    eyes: list[PrescriptionEye] = []
+    lines: list[InvoiceLine] = []
+    payments: list[Payment] = []
+    appointments: list[Appointment] = []
+    invoice_number = 2400
+    for index, (row, patient) in enumerate(zip(PATIENTS, patients, strict=True)):
+        age = (today - row.born).days // 365
+        provider = providers[index % len(providers)]
+        location = locations[index % len(locations)]
+
+        # Spectacle prescriptions: a current one for most, an expired older one for every third patient.
+        issued = today - timedelta(days=rng.randint(20, 600))
+        if index % 7 == 6:
+            issued = today - timedelta(days=rng.randint(800, 1100))  # only an expired Rx on file
+        eyes += await _spectacle_rx(rng, patient, provider, issued, age)
+        if index % 3 == 0:
+            eyes += await _spectacle_rx(rng, patient, providers[0], issued - timedelta(days=760), age + 2)
+
+        # Contact lenses for about half: current, expired, and one with a documented short expiry.
+        if index % 2 == 0 and age >= 12:
+            cl_issued = today - timedelta(days=rng.randint(30, 300) if index % 4 == 0 else rng.randint(400, 700))
+            eyes += await _contact_lens_rx(rng, patient, provider, cl_issued, short=index == 8)
+
+        # Appointments: the last exam (completed) and, for most, one coming up in the practice's hours.
+        appointments.append(
+            _appointment(
+                patient, provider, location, issued, rng, zone, reason='Comprehensive eye exam', status='completed'
+            )
+        )
+        if index % 5 != 4:
+            when = today + timedelta(days=rng.randint(1, 60))
+            reason = VISIT_REASONS[index % len(VISIT_REASONS)]
+            appointments.append(_appointment(patient, provider, location, when, rng, zone, reason=reason))
+        if index % 6 == 1:
+            missed = today - timedelta(days=rng.randint(5, 40))
+            appointments.append(
+                _appointment(
+                    patient, provider, location, missed, rng, zone, reason='Glasses fitting', status='cancelled'
+                )
+            )
+
+        # Invoices: the exam (paid in full), and for some an eyewear order that is part-paid or still open.
+        invoice_number += 1
+        exam_lines = ['Comprehensive eye exam'] + (['Retinal imaging (Optomap)'] if age >= 40 else [])
+        _, new_lines, new_payments = await _invoice(patient, f'INV-{invoice_number}', issued, exam_lines, pay='full')
+        lines += new_lines
+        payments += new_payments
+        if index % 3 != 2:
+            invoice_number += 1
+            order = ['Frames: Silhouette titanium']
+            order.append(
+                'Progressive lenses, anti-reflective' if age >= 42 else 'Single-vision lenses, anti-reflective'
+            )
+            if index % 4 == 0:
+                order.append('Insurance adjustment')
+            pay = ('part', 'open', 'full')[index % 3]
+            order_date = today - timedelta(days=rng.randint(3, 50))
+            _, new_lines, new_payments = await _invoice(patient, f'INV-{invoice_number}', order_date, order, pay=pay)
+            lines += new_lines
+            payments += new_payments
+        if row.first == 'Maria':  # the portal demo patient has one of each: paid, part-paid and open
+            invoice_number += 1
+            _, new_lines, new_payments = await _invoice(
+                patient,
+                f'INV-{invoice_number}',
+                today - timedelta(days=12),
+                ['Contact lens fitting', 'Annual supply, daily contact lenses'],
+                pay='open',
+            )
+            lines += new_lines
+            payments += new_payments
+
+    await PrescriptionEye.bulk_create(eyes)
+    await InvoiceLine.bulk_create(lines)
+    await Payment.bulk_create(payments)
+    await Appointment.bulk_create(appointments)
+
+    by_name = {patient.full_name: patient for patient in patients}
+    await AppointmentRequest.create(
+        patient=by_name['Chloe Nguyen'],
+        reason='Annual exam and contact lens renewal; my current lenses run out next month.',
+        preferred_times='Weekday mornings before 10, or Saturday',
+    )
+    await AppointmentRequest.create(
+        patient=by_name['Daniel Okafor'],
+        reason='Follow-up for my daughter Ava after a school vision screening.',
+        preferred_times='After 3 pm on weekdays',
+    )
+    for row, patient in zip(PATIENTS, patients, strict=True):
+        if row.portal:
+            await enable_portal(patient.id, admin, actor)
+
+
+async def _spectacle_rx(
+    rng: random.Random, patient: Patient, provider: Provider, issued: date, age: int
+) -> list[PrescriptionEye]:
+    rx = await Prescription.create(
+        patient=patient,
+        provider=provider,
+        kind='spectacle',
+        exam_date=issued,
+        issue_date=issued,
+        expiry_date=issued + timedelta(days=730),
+    )
+    sphere = _quarter(rng, -5.5, 2.5)
+    add = _quarter(rng, 1.0, 2.5) if age >= 42 else None
+    prism = rng.random() < 0.12
+    eyes = []
+    for eye in ('OD', 'OS'):
+        cylinder = _quarter(rng, -2.0, -0.25) if rng.random() < 0.7 else None
+        eyes.append(
+            PrescriptionEye(
+                prescription=rx,
+                eye=eye,
+                sphere=sphere + _quarter(rng, -0.5, 0.5),
+                cylinder=cylinder,
+                axis=rng.randint(1, 180) if cylinder is not None else None,
+                add=add,
+                prism=Decimal('1.00') if prism else None,
+                prism_base='BI' if prism else '',
+            )
+        )
+    return eyes
+
+
+async def _contact_lens_rx(
+    rng: random.Random, patient: Patient, provider: Provider, issued: date, short: bool
+) -> list[PrescriptionEye]:
+    manufacturer, brand, base_curve, diameter = CONTACT_LENSES[rng.randrange(len(CONTACT_LENSES))]
+    rx = await Prescription.create(
+        patient=patient,
+        provider=provider,
+        kind='contact_lens',
+        exam_date=issued,
+        issue_date=issued,
+        expiry_date=issued + timedelta(days=182 if short else 365),
+        expiry_reason=SHORT_CL_EXPIRY_REASON if short else '',
+    )
+    sphere = _quarter(rng, -6.0, 1.0)
+    return [
+        PrescriptionEye(
+            prescription=rx,
+            eye=eye,
+            sphere=sphere + _quarter(rng, -0.5, 0.5),
+            manufacturer=manufacturer,
+            brand=brand,
+            base_curve=base_curve,
+            diameter=diameter,
+        )
+        for eye in ('OD', 'OS')
+    ]
+
+
+def _appointment(
+    patient: Patient,
+    provider: Provider,
+    location: Location,
+    day: date,
+    rng: random.Random,
+    zone: ZoneInfo,
+    *,
+    reason: str,
+    status: str = 'scheduled',
+) -> Appointment:
+    """A slot in office hours (8:30 to 16:30 local, on the half hour, weekdays) stored in UTC."""
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    slot = time(8 + rng.randint(0, 8), rng.choice((0, 30)))
+    starts_at = datetime.combine(day, slot, tzinfo=zone).astimezone(UTC)
+    return Appointment(
+        patient=patient,
+        provider=provider,
+        location=location,
+        starts_at=starts_at,
+        duration_minutes=60 if reason == 'Comprehensive eye exam' else 30,
+        reason=reason,
+        status=status,
+    )
+
+
+async def _invoice(
+    patient: Patient, number: str, issued: date, descriptions: list[str], *, pay: str
+) -> tuple[Invoice, list[InvoiceLine], list[Payment]]:
+    """An invoice whose total and paid amounts agree with its lines and payments."""
+    total = sum(PRICES[description] for description in descriptions)
+    paid = {'full': total, 'part': total // 2 // 100 * 100, 'open': 0}[pay]
+    invoice = await Invoice.create(
+        patient=patient,
+        number=number,
+        issued_on=issued,
+        due_on=issued + timedelta(days=30),
+        total_cents=total,
+        paid_cents=paid,
+    )
+    lines = [InvoiceLine(invoice=invoice, description=d, unit_cents=PRICES[d]) for d in descriptions]
+    payments = [Payment(invoice=invoice, amount_cents=paid, paid_on=issued, method='card')] if paid else []
+    return invoice, lines, payments
+
+
+def _quarter(rng: random.Random, low: float, high: float) -> Decimal:
+    """A lens power in the quarter-dioptre steps a prescription uses."""
+    return Decimal(rng.randint(int(low * 4), int(high * 4))) / 4
