@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.portal_account import LoginToken, PortalAccount
@@ -53,6 +54,7 @@ REASONS = {
     'expired': 'The link has expired. Login links work for {minutes} minutes.',
     'used': 'The link has already been used. Each login link works once.',
     'replaced': 'A newer login link was sent after this one. Use the link in the most recent email.',
+    'blocked': 'This link was blocked after too many wrong codes. Please ask for a new login link.',
     'disabled': 'Portal access for this account is switched off. Please call the practice.',
     'invalid': 'This is not a valid login link. It may be incomplete: copy the whole link from the email.',
 }
@@ -205,7 +207,7 @@ async def _usable_token(token: str) -> LoginToken:
     if row.used_at:
         raise LinkUnusable('used')
     if row.invalidated_at:
-        raise LinkUnusable('replaced')
+        raise LinkUnusable('blocked' if row.code_attempts >= MAX_CODE_ATTEMPTS else 'replaced')
     if row.expires_at <= _now():
         raise LinkUnusable('expired')
     return row
@@ -235,13 +237,24 @@ async def sign_in_with_code(email: str, code: str, client_address: str) -> tuple
         )
     if row is None or len(code) != 6:
         raise CodeRejected()
+    if not await _take_code_attempt(row.id):
+        raise CodeRejected()
     if not hmac.compare_digest(row.code_hash, _code_hash(row.jti_hash, code)):
-        row.code_attempts += 1
-        if row.code_attempts >= MAX_CODE_ATTEMPTS:
-            row.invalidated_at = _now()  # five wrong guesses burn the link: brute force gets nowhere
-        await row.save(update_fields=['code_attempts', 'invalidated_at'])
+        await LoginToken.filter(id=row.id, code_attempts__gte=MAX_CODE_ATTEMPTS, invalidated_at=None).update(
+            invalidated_at=_now()
+        )
         raise CodeRejected()
     return await _consume(row, client_address, method='code')
+
+
+async def _take_code_attempt(token_id: int) -> bool:
+    """Count a guess before checking it, in one atomic update: a burst of parallel guesses gets no
+    more than five tries in all, and the fifth wrong one burns the link, so brute force gets nowhere."""
+    return bool(
+        await LoginToken.filter(
+            id=token_id, used_at=None, invalidated_at=None, code_attempts__lt=MAX_CODE_ATTEMPTS
+        ).update(code_attempts=F('code_attempts') + 1)
+    )
 
 
 async def _consume(row: LoginToken, client_address: str, *, method: str) -> tuple[PortalAccount, str]:
