@@ -1,6 +1,7 @@
 """What every benchmark needs: databases made for the run and dropped after it, percentiles, verdicts."""
 
 import argparse
+import logging
 import math
 import os
 import platform
@@ -163,3 +164,35 @@ async def for_each_database(module: str, args: argparse.Namespace, run: Callable
 
 def exit_code(results: list[bool]) -> int:
     return 0 if all(results) else 1
+
+
+class QueryLog(logging.Handler):
+    """Every SQL statement Tortoise sends, read from its 'tortoise.db_client' debug log.
+
+    Counting at the log covers every client, including the wrappers transactions use, without patching.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[tuple[str, list]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == '%s: %s' and isinstance(record.args, tuple) and len(record.args) == 2:
+            self.statements.append((str(record.args[0]), list(record.args[1] or [])))
+
+    def clear(self) -> None:
+        self.statements.clear()
+
+    def __enter__(self) -> 'QueryLog':
+        logger = logging.getLogger('tortoise.db_client')
+        self._saved = (logger.level, logger.propagate)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False  # count them, do not print them
+        logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logger = logging.getLogger('tortoise.db_client')
+        logger.removeHandler(self)
+        logger.setLevel(self._saved[0])
+        logger.propagate = self._saved[1]
