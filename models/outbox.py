@@ -11,7 +11,7 @@ class OutboxMessage(Model):
     to_address = fields.CharField(max_length=320)
     subject = fields.CharField(max_length=200, default='')
     body = fields.TextField()
-    status = fields.CharField(max_length=10, default='queued', db_index=True)  # queued | sent | failed
+    status = fields.CharField(max_length=10, default='queued', db_index=True)  # queued | sending | sent | failed
     attempts = fields.IntField(default=0)
     last_error = fields.TextField(default='')
     server_reply = fields.CharField(max_length=500, default='')

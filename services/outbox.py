@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import aiosmtplib
+from tortoise.expressions import Q
 
 from models.outbox import OutboxMessage
 from models.patient import Patient
@@ -94,17 +95,19 @@ def deliver_soon(message_id: int) -> None:
 
 
 async def deliver(message_id: int) -> OutboxMessage | None:
-    """Try to send one message now. Returns the row as left, or None if another worker holds it."""
-    claimed_until = now() + timedelta(seconds=CLAIM_SECONDS)
-    message = await OutboxMessage.get_or_none(id=message_id, status='queued')
-    if message is None:
-        return None
+    """Try to send one message now. Returns the row as left, or None if it is sent, failed or held by
+    another worker.
+
+    The claim is one atomic update to `sending` with a deadline: a second worker (or a double click on
+    Resend) finds nothing to claim, and a worker that dies mid-send leaves a claim that `retry_due`
+    takes over once the deadline has passed. A queued message is sent at once even during its backoff.
+    """
     claimed = await OutboxMessage.filter(
-        id=message_id, status='queued', next_attempt_at=message.next_attempt_at
-    ).update(next_attempt_at=claimed_until)
+        Q(status='queued') | Q(status='sending', next_attempt_at__lte=now()), id=message_id
+    ).update(status='sending', next_attempt_at=now() + timedelta(seconds=CLAIM_SECONDS))
     if not claimed:
         return None
-    message.next_attempt_at = claimed_until
+    message = await OutboxMessage.get(id=message_id)
     if message.expires_at and message.expires_at <= now():
         return await _finish(message, status='failed', error='Expired before it could be delivered.')
     try:
@@ -170,10 +173,15 @@ async def _send(message: OutboxMessage) -> str:
 
 async def retry_due(limit: int = 50) -> int:
     """Send what is due: called by the background loop; returns how many were sent."""
-    due = await OutboxMessage.filter(status='queued', next_attempt_at__lte=now()).order_by('id').limit(limit)
+    due = (
+        await OutboxMessage.filter(status__in=('queued', 'sending'), next_attempt_at__lte=now())
+        .order_by('id')
+        .limit(limit)
+        .values_list('id', flat=True)
+    )
     sent = 0
-    for message in due:
-        result = await deliver(message.id)
+    for message_id in due:
+        result = await deliver(message_id)
         sent += bool(result and result.status == 'sent')
     return sent
 
