@@ -1,11 +1,13 @@
 """Staff accounts: argon2id passwords, roles, and lock-out after repeated failures."""
 
-import contextlib
+import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F, Q
 
 from models.staff import ROLES, StaffUser
 from services import audit
@@ -50,40 +52,68 @@ async def create_staff(email: str, name: str, password: str, role: str = 'staff'
     if role not in ROLES:
         raise StaffInputError(f'The role must be one of: {", ".join(ROLES)}.')
     try:
-        return await StaffUser.create(email=email, name=name.strip(), role=role, password_hash=_hasher.hash(password))
+        return await StaffUser.create(
+            email=email, name=name.strip(), role=role, password_hash=await asyncio.to_thread(_hasher.hash, password)
+        )
     except IntegrityError:
         raise StaffInputError(f'A staff account for {email} already exists.') from None
 
 
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _refuse_if_locked(staff: StaffUser, now: datetime) -> None:
+    if staff.locked_until and staff.locked_until > now:
+        raise AccountLocked(max(1, int((staff.locked_until - now).total_seconds() // 60) + 1))
+
+
 async def authenticate(email: str, password: str, client_address: str = '') -> StaffUser:
+    """Check a staff member's password; five failures in a row lock the account for a while.
+
+    argon2 runs in a worker thread so a sign-in does not stall every other page for its duration.
+    Failures are counted with atomic updates and the lock is checked again after the password, so
+    parallel guesses cannot read the same count and get more than five tries.
+    """
     staff = await StaffUser.get_or_none(email=normalize_email(email), is_active=True)
     if staff is None:
         # spend the same time as a real check, so timing does not reveal which emails exist
-        with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password + 'x')
+        await asyncio.to_thread(_verify, _DUMMY_HASH, password + 'x')
         raise SignInFailed()
-    now = _now()
-    if staff.locked_until and staff.locked_until > now:
-        raise AccountLocked(max(1, int((staff.locked_until - now).total_seconds() // 60) + 1))
+    _refuse_if_locked(staff, _now())
     actor = audit.Actor('staff', staff.id, staff.name, client_address)
-    try:
-        _hasher.verify(staff.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        staff.failed_attempts += 1
-        locked = staff.failed_attempts >= MAX_FAILURES
-        if locked:
-            staff.locked_until, staff.failed_attempts = now + LOCK_FOR, 0
-        await staff.save(update_fields=['failed_attempts', 'locked_until'])
-        await audit.record('staff.sign_in_failed', actor, detail={'locked': locked})
-        if locked:
-            raise AccountLocked(int(LOCK_FOR.total_seconds() // 60)) from None
-        raise SignInFailed() from None
+    if not await asyncio.to_thread(_verify, staff.password_hash, password):
+        await _count_failure(staff, actor)
+    now = _now()
+    signed_in = await StaffUser.filter(Q(locked_until=None) | Q(locked_until__lte=now), id=staff.id).update(
+        failed_attempts=0, locked_until=None, last_login_at=now
+    )
+    if not signed_in:  # parallel wrong guesses locked the account while this password was checked
+        _refuse_if_locked(await StaffUser.get(id=staff.id), now)
+        raise SignInFailed()
     if _hasher.check_needs_rehash(staff.password_hash):
-        staff.password_hash = _hasher.hash(password)
+        staff.password_hash = await asyncio.to_thread(_hasher.hash, password)
+        await StaffUser.filter(id=staff.id).update(password_hash=staff.password_hash)
     staff.failed_attempts, staff.locked_until, staff.last_login_at = 0, None, now
-    await staff.save(update_fields=['failed_attempts', 'locked_until', 'last_login_at', 'password_hash'])
     await audit.record('staff.signed_in', actor)
     return staff
+
+
+async def _count_failure(staff: StaffUser, actor: audit.Actor) -> NoReturn:
+    now = _now()
+    await StaffUser.filter(id=staff.id).update(failed_attempts=F('failed_attempts') + 1)
+    locked = bool(
+        await StaffUser.filter(id=staff.id, failed_attempts__gte=MAX_FAILURES).update(
+            failed_attempts=0, locked_until=now + LOCK_FOR
+        )
+    )
+    await audit.record('staff.sign_in_failed', actor, detail={'locked': locked})
+    if locked:
+        raise AccountLocked(int(LOCK_FOR.total_seconds() // 60))
+    raise SignInFailed()
 
 
 def staff_actor(staff: StaffUser, client_address: str = '') -> audit.Actor:
