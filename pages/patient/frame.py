@@ -5,26 +5,54 @@ from contextlib import contextmanager
 
 from nicegui import ui
 
+from models.patient import Patient
+from models.practice import Practice
+
 TABS = (
     ('Prescriptions', '/prescriptions', 'visibility'),
     ('Appointments', '/appointments', 'event'),
     ('Billing', '/billing', 'receipt_long'),
 )
 
+# Printing a prescription should give the prescription, not the portal around it.
+PRINT_CSS = """
+@media print {
+  .q-header, .q-footer, .no-print { display: none !important; }
+  .q-page-container { padding: 0 !important; }
+  body, .q-page { background: white !important; }
+  .print-sheet { box-shadow: none !important; border: none !important; }
+}
+"""
+
 
 @contextmanager
-def frame(title: str, *, signed_in: bool = True, active: str = '') -> Iterator[None]:
-    ui.page_title(f'{title} · Patient Portal')
+def frame(
+    title: str,
+    *,
+    signed_in: bool = True,
+    active: str = '',
+    patient: Patient | None = None,
+    practice: Practice | None = None,
+) -> Iterator[None]:
+    """Header, tabs and footer; `patient` (with its practice fetched) adds the greeting and the practice's phone."""
+    practice = practice or (patient.practice if patient is not None else None)
+    ui.page_title(f'{title} · {practice.name} · Patient Portal' if practice else f'{title} · Patient Portal')
     ui.query('body').classes('bg-grey-1')
-    with ui.header().classes('bg-primary text-white items-center justify-between q-px-md q-py-sm'):
-        ui.link('Patient Portal', '/' if signed_in else '/login').classes(
-            'text-white text-subtitle1 text-weight-bold no-underline'
-        )
+    ui.add_css(PRINT_CSS)
+    with ui.header().classes('bg-primary text-white items-center justify-between q-px-md q-py-sm no-wrap'):
+        ui.link(practice.name if practice else 'Patient Portal', '/' if signed_in else '/login').classes(
+            'text-white text-subtitle1 text-weight-bold no-underline ellipsis'
+        ).style('min-width: 0')
         if signed_in:
-            ui.link('Log out', '/logout').classes('text-white q-pa-sm').style('min-height: 44px; line-height: 28px')
+            ui.link('Log out', '/logout').classes('text-white q-pa-sm').style(
+                'min-height: 44px; line-height: 28px; white-space: nowrap'
+            )
     with ui.column().classes('w-full max-w-2xl mx-auto q-pa-md gap-4').props('role=main'):
         if signed_in:
-            with ui.row().classes('w-full no-wrap gap-1').props('role=navigation aria-label="Portal sections"'):
+            if patient is not None:
+                ui.label(f'Hello, {patient.first_name}').classes('text-subtitle1 text-grey-9 no-print')
+            nav = ui.row().classes('w-full no-wrap gap-1 no-print')
+            with nav.props('role=navigation aria-label="Portal sections"'):
                 for label, href, icon in TABS:
                     selected = label == active
                     with (
@@ -39,5 +67,13 @@ def frame(title: str, *, signed_in: bool = True, active: str = '') -> Iterator[N
                         ui.icon(icon).props('aria-hidden=true')
                         ui.label(label).classes('text-caption')
         yield
-    with ui.footer().classes('bg-white text-grey-9 q-pa-sm justify-center'):
-        ui.link('Help', '/help').classes('q-pa-sm').style('min-height: 44px')
+    with ui.footer().classes('bg-white text-grey-9 q-px-sm q-py-none justify-center items-center gap-x-4 wrap'):
+        ui.link('Help', '/help').classes('q-pa-sm').style('min-height: 44px; line-height: 28px')
+        if practice is not None and practice.phone:
+            ui.link(f'Call {practice.phone}', f'tel:{_dialable(practice.phone)}').classes('q-pa-sm').style(
+                'min-height: 44px; line-height: 28px'
+            )
+
+
+def _dialable(phone: str) -> str:
+    return ''.join(ch for ch in phone if ch.isdigit() or ch == '+')

@@ -1,0 +1,123 @@
+"""One prescription to view and print (`/rx/{id}`) or download as a PDF (`/rx/{id}.pdf`).
+
+Each view, print and download is audited: that log is the practice's evidence that the Rx was released.
+Another patient's prescription answers exactly like a missing one (404, same words).
+"""
+
+from html import escape
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from nicegui import context, ui
+
+from pages.patient import router
+from pages.patient.frame import frame
+from pages.patient.rx_table import rx_table
+from portal.guards import current_patient, patient_actor
+from services import audit, patient_portal, prescriptions, rx_pdf
+from services.errors import NotFound
+from services.prescriptions import RxDocument, long_date
+
+FACTS_CSS = """
+.rx-facts { margin: 0; }
+.rx-facts > div { display: flex; gap: 12px; padding: 3px 0; }
+.rx-facts dt { flex: 0 0 7.5rem; font-weight: 500; color: #424242; }
+.rx-facts dd { margin: 0; min-width: 0; overflow-wrap: anywhere; color: #212121; }
+"""
+
+
+# Registered before the page so `/rx/5.pdf` never reaches the page route (the int convertor keeps them apart too).
+@router.get('/rx/{rx_id:int}.pdf', response_model=None)
+async def rx_pdf_download(rx_id: int, request: Request) -> Response:
+    account = await current_patient()
+    if account is None:
+        return RedirectResponse('/login', status_code=303)
+    try:
+        document = await prescriptions.prescription_for(account.patient_id, rx_id)
+    except NotFound as error:
+        return Response(str(error), status_code=404, media_type='text/plain')
+    content = rx_pdf.render(document)
+    actor = audit.Actor('patient', account.id, 'patient', request.client.host if request.client else '')
+    await prescriptions.record_release(document, 'rx.downloaded', actor)
+    return Response(
+        content,
+        media_type='application/pdf',
+        headers={
+            'Content-Disposition': f'attachment; filename="{rx_pdf.filename(document)}"',
+            'Cache-Control': 'no-store',
+        },
+    )
+
+
+@router.page('/rx/{rx_id:int}')
+async def rx_page(rx_id: int) -> RedirectResponse | None:
+    account = await current_patient()
+    if account is None:
+        return RedirectResponse('/login', status_code=303)
+    actor = patient_actor(account)
+    try:
+        document = await prescriptions.prescription_for(account.patient_id, rx_id)
+    except NotFound as error:
+        patient = await patient_portal.signed_in_patient(account)
+        context.client.status_code = 404
+        with frame('Not found', active='Prescriptions', patient=patient):
+            ui.label('Prescription not found').classes('text-h5').props('role=heading aria-level=1')
+            ui.label(str(error)).classes('text-body1')
+            ui.button('Back to prescriptions', icon='arrow_back').props('outline no-caps href=/prescriptions').style(
+                'min-height: 44px'
+            )
+        return None
+    await prescriptions.record_release(document, 'rx.viewed', actor)
+    document.patient.practice = document.practice  # the frame's footer and greeting read it from the patient
+    with frame(f'{document.kind} prescription', active='Prescriptions', patient=document.patient):
+        with ui.row().classes('w-full gap-2 no-print'):
+            ui.button('Back', icon='arrow_back').props('flat no-caps href=/prescriptions').style('min-height: 44px')
+            ui.space()
+
+            async def print_rx() -> None:
+                await prescriptions.record_release(document, 'rx.printed', actor)
+                ui.run_javascript('window.print()')
+
+            ui.button('Print', icon='print', on_click=print_rx).props('no-caps').style('min-height: 44px')
+            ui.button('PDF', icon='download').props(f'outline no-caps href=/rx/{rx_id}.pdf').style('min-height: 44px')
+        _sheet(document)
+    return None
+
+
+def _sheet(document: RxDocument) -> None:
+    """The printable prescription: everything DESIGN rule 7 asks a released Rx to carry."""
+    rx, patient, provider, practice = document.prescription, document.patient, document.provider, document.practice
+    with ui.card().classes('w-full q-pa-md gap-3 print-sheet').props('flat bordered'):
+        with ui.column().classes('gap-0'):
+            ui.label(practice.name).classes('text-subtitle1 text-weight-bold')
+            if practice.address:
+                ui.label(practice.address).classes('text-body2')
+            if practice.phone:
+                ui.label(f'Phone: {practice.phone}').classes('text-body2')
+        ui.label(f'{document.kind} prescription').classes('text-h5').props('role=heading aria-level=1')
+        _facts(
+            [
+                ('Patient', patient.full_name),
+                ('Date of birth', long_date(patient.date_of_birth)),
+                ('Exam date', long_date(rx.exam_date)),
+                ('Issue date', long_date(rx.issue_date)),
+                ('Expiry date', long_date(rx.expiry_date)),
+            ]
+            + ([('Expiry reason', rx.expiry_reason)] if rx.expiry_reason else [])
+        )
+        rx_table(document.eyes, contact_lens=document.is_contact_lens)
+        if rx.notes:
+            _facts([('Notes', rx.notes)])
+        ui.label('Prescriber').classes('text-subtitle1 text-weight-medium').props('role=heading aria-level=2')
+        _facts(
+            [('Name', provider.display_name), ('Licence', document.licence or '—')]
+            + ([('NPI', provider.npi)] if provider.npi else [])
+            + [('Practice', ', '.join(p for p in (practice.name, practice.address, practice.phone) if p))]
+        )
+
+
+def _facts(pairs: list[tuple[str, str]]) -> None:
+    """A definition list as one HTML element; every value is escaped."""
+    ui.add_css(FACTS_CSS)
+    rows = ''.join(f'<div><dt>{escape(label)}</dt><dd>{escape(value)}</dd></div>' for label, value in pairs)
+    ui.html(f'<dl class="rx-facts">{rows}</dl>', sanitize=False).classes('w-full')
