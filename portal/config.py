@@ -3,6 +3,7 @@
 The variable names are a contract with operators and tests (see the design's configuration table).
 """
 
+import os
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -48,9 +49,7 @@ class Settings(BaseSettings):
             self.database_url = f'sqlite://{self.data_dir / "portal.sqlite3"}'
         if not self.secret_key:
             self.secret_key = _generated_secret(self.data_dir)
-        elif not self.demo and (
-            self.secret_key.lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < MIN_SECRET_LENGTH
-        ):
+        if not self.demo and _is_weak(self.secret_key):
             raise ValueError(
                 f'PORTAL_SECRET_KEY is a placeholder or shorter than {MIN_SECRET_LENGTH} characters; '
                 'set a long random value or unset it to generate one in the data directory'
@@ -63,15 +62,26 @@ class Settings(BaseSettings):
         return not self.smtp_host
 
 
+def _is_weak(secret: str) -> bool:
+    return secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH
+
+
 def _generated_secret(data_dir: Path) -> str:
-    """A secret generated once and kept in the data dir, so links and sessions survive restarts."""
+    """A secret generated once and kept in the data dir, so links and sessions survive restarts.
+
+    The file is created readable by its owner only (never briefly world-readable), and an empty file
+    left by an interrupted first start is replaced rather than yielding an empty signing key.
+    """
     path = data_dir / 'secret_key'
-    if path.exists():
-        return path.read_text().strip()
+    if path.exists() and (secret := path.read_text().strip()):
+        return secret
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
-    path.write_text(secret)
-    path.chmod(0o600)
+    partial = path.with_name(f'.secret_key.{os.getpid()}')
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'w') as file:
+        file.write(secret)
+    os.replace(partial, path)
     return secret
 
 
