@@ -127,7 +127,7 @@ async def make_contact_lens_rx(
 
 async def make_appointment(patient: Patient, *, in_days: int = 14, **fields: object) -> Appointment:
     starts = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=in_days)
-    return await Appointment.create(patient=patient, starts_at=starts, reason='Comprehensive eye exam', **fields)
+    return await Appointment.create(patient=patient, starts_at=starts, **{'reason': 'Comprehensive eye exam', **fields})
 
 
 async def make_appointment_request(patient: Patient, **fields: object) -> AppointmentRequest:
