@@ -17,6 +17,7 @@ from portal.guards import require_staff
 
 router = APIRouter()
 URL = re.compile(r'https?://[^\s<>"\']+[^\s<>"\'.,;:!?)\]]')
+CODE = re.compile(r'\bcode\b\D{0,40}\b(\d{6})\b', re.IGNORECASE)
 REFRESH_SECONDS = 2.0
 
 
@@ -41,10 +42,13 @@ def _message_card(message: MailboxMessage) -> None:
         ui.label(f'From {message.sender} · {message.received_at:%Y-%m-%d %H:%M:%S} UTC').classes(
             'text-caption text-grey-8'
         ).style('overflow-wrap: anywhere')
-        if link := URL.search(message.body):
-            ui.link('Open the link in this message', link.group(0)).classes(
-                'q-my-sm text-weight-medium text-primary'
-            ).props('rel="noopener noreferrer"')
+        with ui.row().classes('items-center gap-4 q-my-sm'):
+            if link := URL.search(message.body):
+                ui.link('Open the link in this message', link.group(0)).classes(
+                    'text-weight-medium text-primary'
+                ).props('rel="noopener noreferrer"')
+            if code := CODE.search(message.body):
+                ui.label(f'Code {code.group(1)}').classes('text-weight-medium').style('letter-spacing: 0.1em')
         ui.html(linkify(message.body), tag='pre').classes('text-body2 q-ma-none').style(
             'white-space: pre-wrap; overflow-wrap: anywhere; font-family: inherit'
         )
@@ -80,7 +84,9 @@ def _mailbox_view(mailbox: DevMailbox) -> None:
         with ui.row().classes('w-full items-center justify-between no-wrap'):
             ui.label('Dev mailbox').classes('text-h5').props('role=heading aria-level=1')
             with ui.row().classes('gap-1 no-wrap'):
-                ui.button(icon='refresh', on_click=lambda: show.refresh()).props('flat round aria-label=Refresh')
+                ui.button(icon='refresh', on_click=lambda: show.refresh()).props(
+                    'flat round aria-label=Refresh'
+                ).tooltip('Refresh')
                 ui.button(icon='delete_sweep', on_click=lambda: confirm.open()).props(
                     'flat round aria-label="Delete all messages"'
                 )

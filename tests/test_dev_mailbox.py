@@ -84,6 +84,7 @@ async def test_login_link_travels_through_the_outbox_into_the_dev_mailbox(dev_ma
     await user.should_see(f'To {patient.email}')
     [link] = user.find(ui.link).elements
     assert '/login/link/' in link.props['href']
+    await user.should_see('Code ')  # the one-time code, for the patient on another device
 
 
 async def test_newest_message_comes_first_and_new_mail_appears_without_reloading(dev_mail, user: User):
