@@ -5,4 +5,4 @@ from nicegui import APIRouter
 router = APIRouter()
 
 # Importing the page modules registers their routes on `router`.
-from pages.patient import login, prescriptions, rx  # noqa: E402, F401
+from pages.patient import appointments, billing, help, login, prescriptions, rx  # noqa: E402, F401
