@@ -1,0 +1,283 @@
+"""Page weight of the patient pages against a bare NiceGUI page with the same widgets, plus Lighthouse.
+
+Budget (DESIGN.md): patient pages (login, dashboard) on a phone profile score Lighthouse mobile performance
+>= 95 and accessibility 100, and their first load is no heavier than a bare NiceGUI page with the same
+widgets (`bench/bare_pages.py`). Both servers run side by side as child processes; each page is loaded
+cold (fresh browser context, empty cache) in headless Chromium through Playwright, several times.
+
+    python -m bench.page_weight [--loads 3] [--no-lighthouse]
+
+The bare pages are also served with `ui.run(tailwind=False)`, as a what-if: the Tailwind browser runtime
+is a large share of a NiceGUI first load and of its Lighthouse performance score.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.async_api import Browser, async_playwright
+
+from bench.common import header, ratio, verdict
+from bench.servers import BROWSER_ARGS, BROWSER_PATH, ROOT, bare_server, portal_server
+
+LIGHTHOUSE_TOOL = ROOT.parent / 'shared' / 'tools' / 'lighthouse'
+LIGHTHOUSE_BIN = (
+    Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache') / 'portal-lighthouse/node_modules/.bin/lighthouse'
+)
+CHROME_FLAGS = (
+    '--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-component-update '
+    '--disable-sync --no-first-run'
+)
+MIN_PERFORMANCE, MIN_ACCESSIBILITY = 95, 100
+
+
+@dataclass(frozen=True)
+class Load:
+    url: str
+    transferred: int  # bytes on the wire: headers plus encoded bodies
+    requests: int
+    dom_content_loaded_ms: float
+    load_ms: float
+    largest: list[tuple[int, str]]
+
+
+async def load_cold(browser: Browser, url: str, cookies: list | None = None) -> Load:
+    context = await browser.new_context()
+    if cookies:
+        await context.add_cookies(cookies)
+    page = await context.new_page()
+    finished = []
+    page.on('requestfinished', lambda request: finished.append(request))
+    await page.goto(url, wait_until='networkidle')
+    timing = await page.evaluate(
+        "() => { const n = performance.getEntriesByType('navigation')[0];"
+        ' return [n.domContentLoadedEventEnd, n.loadEventEnd]; }'
+    )
+    final_url = page.url
+    sizes = []
+    for request in finished:
+        size = await request.sizes()
+        sizes.append((size['responseBodySize'] + size['responseHeadersSize'], request.url))
+    await context.close()
+    return Load(final_url, sum(s for s, _ in sizes), len(sizes), timing[0], timing[1], sorted(sizes, reverse=True)[:6])
+
+
+@dataclass(frozen=True)
+class Measured:
+    first: Load  # the first cold load: its bytes and requests
+    dcl_ms: float  # medians over all loads
+    load_ms: float
+
+
+async def measure(browser: Browser, targets: dict[str, tuple[str, list | None]], loads: int) -> dict[str, Measured]:
+    """`loads` cold loads of every target, interleaved so that warm-up and noise hit each one alike."""
+    runs: dict[str, list[Load]] = {label: [] for label in targets}
+    for _ in range(loads):
+        for label, (url, cookies) in targets.items():
+            runs[label].append(await load_cold(browser, url, cookies))
+    return {
+        label: Measured(
+            r[0], statistics.median(x.dom_content_loaded_ms for x in r), statistics.median(x.load_ms for x in r)
+        )
+        for label, r in runs.items()
+    }
+
+
+async def signed_in_cookies(browser: Browser, login_link: str) -> list:
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(login_link)
+    await page.get_by_role('button', name='Continue').click()
+    await page.wait_for_url(re.compile(r'/prescriptions$'), timeout=15_000)
+    cookies = await context.cookies()
+    await context.close()
+    return cookies
+
+
+def lighthouse(url: str, cookie_header: str = '') -> dict | None:
+    """Mobile-profile Lighthouse, run like `shared/tools/lighthouse` (which installs it once) does.
+
+    Called directly rather than through the tool so a signed-in page can be measured with its cookie.
+    """
+    if not LIGHTHOUSE_BIN.exists() and LIGHTHOUSE_TOOL.exists():
+        subprocess.run([str(LIGHTHOUSE_TOOL)], check=False, capture_output=True, timeout=600)
+    if not LIGHTHOUSE_BIN.exists():
+        return None
+    with tempfile.NamedTemporaryFile(suffix='.json') as out:
+        args = [
+            str(LIGHTHOUSE_BIN),
+            url,
+            '--quiet',
+            f'--chrome-flags={CHROME_FLAGS}',
+            '--only-categories=performance,accessibility,best-practices',
+            '--output=json',
+            f'--output-path={out.name}',
+        ]
+        if cookie_header:
+            args.append('--extra-headers=' + json.dumps({'Cookie': cookie_header}))
+        env = {**os.environ, 'CHROME_PATH': BROWSER_PATH}
+        done = subprocess.run(args, env=env, capture_output=True, timeout=240, check=False)
+        if done.returncode != 0:
+            print(f'  (lighthouse failed on {url}: {done.stderr.decode()[-300:]})')
+            return None
+        report = json.loads(Path(out.name).read_text())
+    categories, audits = report['categories'], report['audits']
+    a11y_ids = {ref['id'] for ref in categories['accessibility']['auditRefs']}
+    return {
+        'final_url': report.get('finalDisplayedUrl') or report.get('finalUrl', ''),
+        'performance': round(categories['performance']['score'] * 100),
+        'accessibility': round(categories['accessibility']['score'] * 100),
+        'best_practices': round(categories['best-practices']['score'] * 100),
+        'fcp': audits['first-contentful-paint']['displayValue'],
+        'lcp': audits['largest-contentful-paint']['displayValue'],
+        'tbt': audits['total-blocking-time']['displayValue'],
+        'kib': audits['total-byte-weight']['numericValue'] / 1024,
+        'a11y_failures': [k for k, v in audits.items() if k in a11y_ids and v.get('score') == 0],
+        'a11y_nodes': [
+            f'{k}: {_short(item["node"])}'
+            for k, v in audits.items()
+            if k in a11y_ids and v.get('score') == 0
+            for item in v.get('details', {}).get('items', [])[:3]
+            if 'node' in item
+        ],
+        'opportunities': [
+            (v['title'], v.get('details', {}).get('overallSavingsMs', 0))
+            for v in audits.values()
+            if v.get('details', {}).get('type') == 'opportunity' and v['details'].get('overallSavingsMs', 0) > 100
+        ],
+    }
+
+
+CONTRAST = re.compile(r'contrast of ([\d.]+) \(foreground color: (#\w+), background color: (#\w+)')
+
+
+def _short(node: dict) -> str:
+    """The failing element and, for contrast, just the ratio and the two colours."""
+    snippet = node.get('snippet', '')[:90]
+    if match := CONTRAST.search(node.get('explanation', '')):
+        return f'{snippet} contrast {match[1]} ({match[2]} on {match[3]}, needs 4.5)'
+    return snippet
+
+
+def print_load(label: str, measured: Measured) -> None:
+    load = measured.first
+    print(
+        f'{label:<34} {load.transferred / 1024:8.1f} KiB  {load.requests:3d} requests  '
+        f'DOMContentLoaded {measured.dcl_ms:7.1f} ms  load {measured.load_ms:7.1f} ms'
+    )
+
+
+def print_lighthouse(label: str, scores: dict | None) -> None:
+    if scores is None:
+        print(f'{label:<34} lighthouse not available')
+        return
+    print(
+        f'{label:<34} performance {scores["performance"]:3d}  accessibility {scores["accessibility"]:3d}  '
+        f'best-practices {scores["best_practices"]:3d}  FCP {scores["fcp"]}  LCP {scores["lcp"]}  '
+        f'TBT {scores["tbt"]}  {scores["kib"]:.0f} KiB'
+    )
+    if scores['a11y_failures']:
+        print(f'{"":<34} accessibility failures: {", ".join(scores["a11y_failures"])}')
+        for node in scores['a11y_nodes']:
+            print(f'{"":<36}{node}')
+    for title, saving in scores['opportunities']:
+        print(f'{"":<34} opportunity: {title} (~{saving:.0f} ms)')
+
+
+PAGES = ('/login', '/prescriptions')
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--loads', type=int, default=3, help='cold loads per page')
+    parser.add_argument('--no-lighthouse', action='store_true')
+    args = parser.parse_args()
+    header('Page weight: patient pages vs bare NiceGUI pages with the same widgets (headless Chromium)')
+    ok = True
+    with tempfile.TemporaryDirectory(prefix='portal-bench-pages-') as tmp:
+        folder = Path(tmp)
+        async with portal_server(folder) as portal, async_playwright() as playwright:
+            with bare_server(folder) as bare, bare_server(folder, tailwind=False) as lean:
+                browser = await playwright.chromium.launch(executable_path=BROWSER_PATH, args=BROWSER_ARGS)
+                try:
+                    cookies = await signed_in_cookies(browser, portal.login_link)
+                    targets: dict[str, tuple[str, list | None]] = {}
+                    for path in PAGES:
+                        targets[f'bare {path} (baseline)'] = (bare.base_url + path, None)
+                        targets[f'portal {path}'] = (portal.base_url + path, cookies if path != '/login' else None)
+                        targets[f'bare {path}, tailwind=False'] = (lean.base_url + path, None)  # what-if, not a budget
+                    measured = await measure(browser, targets, args.loads)
+                finally:
+                    await browser.close()
+                if not measured['portal /prescriptions'].first.url.endswith('/prescriptions'):
+                    raise SystemExit('the signed-in load did not reach the dashboard')
+
+                print(f'\n## first load, cold cache (timings: median of {args.loads} interleaved loads)')
+                for label, result in measured.items():
+                    print_load(label, result)
+                for path in PAGES:
+                    mine, base = measured[f'portal {path}'], measured[f'bare {path} (baseline)']
+                    print(
+                        f'ratio portal/bare {path}: bytes {ratio(mine.first.transferred, base.first.transferred)}, '
+                        f'requests {ratio(mine.first.requests, base.first.requests)}, '
+                        f'DOMContentLoaded {ratio(mine.dcl_ms, base.dcl_ms)}'
+                    )
+                for path in PAGES:
+                    print(f'largest responses of portal {path}:')
+                    for size, url in measured[f'portal {path}'].first.largest:
+                        print(f'  {size / 1024:8.1f} KiB  {url.removeprefix(portal.base_url)}')
+                for path in PAGES:
+                    mine, base = measured[f'portal {path}'].first, measured[f'bare {path} (baseline)'].first
+                    within = mine.transferred <= base.transferred * 1.02  # 2%: headers and cookies vary
+                    ok &= within
+                    print(
+                        verdict(
+                            within,
+                            f'portal {path} first load {mine.transferred / 1024:.1f} KiB vs bare '
+                            f'{base.transferred / 1024:.1f} KiB (budget: no heavier, 2% tolerance)',
+                        )
+                    )
+
+                if args.no_lighthouse:
+                    return 0 if ok else 1
+                print('\n## Lighthouse (mobile profile, simulated throttling)')
+                cookie_header = '; '.join(f'{c["name"]}={c["value"]}' for c in cookies)
+                scores = {
+                    label: lighthouse(url, cookie_header if cookies_for else '')
+                    for label, (url, cookies_for) in targets.items()
+                    if label != 'bare /prescriptions, tailwind=False'  # one what-if is enough: keeps the run short
+                }
+                for label, result in scores.items():
+                    print_lighthouse(label, result)
+                print('(the tailwind=False rows are a what-if for the performance budget, not a baseline)')
+                for path in PAGES:
+                    label, result = f'portal {path}', scores[f'portal {path}']
+                    if result is None:
+                        print(verdict(False, f'{label}: Lighthouse did not run here'))
+                        ok = False
+                        continue
+                    if not result['final_url'].endswith(path):
+                        print(f'  (Lighthouse ended on {result["final_url"]}, not {path})')
+                    good = result['performance'] >= MIN_PERFORMANCE and result['accessibility'] >= MIN_ACCESSIBILITY
+                    ok &= good
+                    print(
+                        verdict(
+                            good,
+                            f'{label}: performance {result["performance"]} (>= {MIN_PERFORMANCE}), '
+                            f'accessibility {result["accessibility"]} (= {MIN_ACCESSIBILITY})',
+                        )
+                    )
+    print(f'\nOVERALL: {"PASS" if ok else "MISS"}')
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,130 @@
+"""The two servers the page benchmarks compare: the real portal (`python main.py`) and the bare NiceGUI page.
+
+Both run as child processes on loopback ports, so a benchmark can read their memory from /proc and load
+them in a real browser. The portal gets its own data dir, SQLite database and a signed-in patient.
+"""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tortoise.context import TortoiseContext
+
+from portal.db import apply_migrations, tortoise_config
+from portal.devmail import _free_port
+from services import audit, magic_link
+from tests import factories
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS
+
+ROOT = Path(__file__).resolve().parent.parent
+BROWSER_ARGS = CHROMIUM_ARGS
+BROWSER_PATH = CHROMIUM
+PATIENT_EMAIL = 'avery.lindqvist@example.com'
+
+
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    process: subprocess.Popen
+
+    def rss_kib(self) -> int:
+        """Resident memory of the server process, from /proc (no psutil needed)."""
+        for line in Path(f'/proc/{self.process.pid}/status').read_text().splitlines():
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+        raise RuntimeError('no VmRSS line')
+
+
+@dataclass(frozen=True)
+class Portal(Server):
+    login_link: str  # a fresh magic link for the seeded patient: opening it and pressing Continue signs in
+
+
+@contextmanager
+def child_server(args: list[str], env: dict[str, str | None], port: int, log_path: Path) -> Iterator[Server]:
+    """`env` is added to ours; a None value removes that variable."""
+    base_url = f'http://127.0.0.1:{port}'
+    full_env = {name: value for name, value in {**os.environ, **env}.items() if value is not None}
+    with open(log_path, 'wb') as log:
+        process = subprocess.Popen(args, cwd=ROOT, env=full_env, stdout=log, stderr=log)
+        try:
+            _wait_until_up(base_url + '/login', process, log_path)
+            yield Server(base_url, process)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f'server exited early:\n{log_path.read_text()[-3000:]}')
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f'server did not answer within {timeout} s:\n{log_path.read_text()[-3000:]}')
+
+
+@contextmanager
+def bare_server(folder: Path, *, tailwind: bool = True) -> Iterator[Server]:
+    port = _free_port()
+    args = [sys.executable, str(ROOT / 'bench' / 'bare_pages.py')]
+    env: dict[str, str | None] = {'BARE_PORT': str(port), 'BARE_TAILWIND': '1' if tailwind else '0'}
+    with child_server(args, env, port, folder / f'bare-{port}.log') as server:
+        yield server
+
+
+async def _seed(url: str, base_url: str, secret: str) -> str:
+    """A practice and one active patient with a prescription, appointment and invoice; returns a login link."""
+    await apply_migrations(url)
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=tortoise_config(url))
+        practice = await factories.make_practice(name='Harborview Eye Care')
+        provider = await factories.make_provider(practice, name='Morgan Ellery')
+        staff = await factories.make_staff()
+        patient = await factories.make_active_patient(
+            staff, first_name='Avery', last_name='Lindqvist', email=PATIENT_EMAIL
+        )
+        await factories.make_spectacle_rx(patient, provider)
+        await factories.make_contact_lens_rx(patient, provider)
+        await factories.make_appointment(patient, in_days=10)
+        await factories.make_invoice(patient, [('Comprehensive eye exam', 18500)], paid_cents=5000)
+        magic_link.configure(magic_link.LinkSettings(secret=secret, base_url=base_url))
+        account = await patient.portal_account
+        issued = await magic_link.issue_link(account, audit.Actor('staff', staff.id, staff.name), purpose='login_link')
+        return issued.url
+
+
+@asynccontextmanager
+async def portal_server(folder: Path) -> AsyncIterator[Portal]:
+    """The real app, as operators start it, on a seeded SQLite database with the built-in dev mailbox."""
+    port, secret = _free_port(), 'bench-' + 'k' * 48
+    base_url = f'http://127.0.0.1:{port}'
+    url = f'sqlite://{folder}/portal.sqlite3'
+    link = await _seed(url, base_url, secret)
+    env: dict[str, str | None] = {
+        'PORTAL_DATA_DIR': str(folder / 'data'),
+        'PORTAL_DATABASE_URL': url,
+        'PORTAL_SECRET_KEY': secret,
+        'PORTAL_PORT': str(port),
+        'PORTAL_BASE_URL': base_url,
+    }
+    for name in ('PORTAL_SMTP_HOST', 'PORTAL_REDIS_URL', 'PORTAL_DEMO'):
+        env[name] = None  # whatever the caller's shell has: mail goes to the dev mailbox, storage stays local
+    with child_server([sys.executable, 'main.py'], env, port, folder / 'portal.log') as server:
+        yield Portal(server.base_url, server.process, link)
