@@ -3,17 +3,20 @@ from tortoise.models import Model
 
 
 # A chart. The email as typed is kept; the normalised form drives matching and search.
+# The search_* columns are lowercase ASCII (see services.patients) so staff search can use prefix
+# range scans on plain indexes in SQLite and PostgreSQL alike.
 class Patient(Model):
     id = fields.IntField(primary_key=True)
     practice = fields.ForeignKeyField('models.Practice', related_name='patients')
     first_name = fields.CharField(max_length=100)
     last_name = fields.CharField(max_length=100)
-    date_of_birth = fields.DateField()
+    date_of_birth = fields.DateField(db_index=True)
     email = fields.CharField(max_length=320, default='')
     email_normalized = fields.CharField(max_length=320, default='', db_index=True)
     phone = fields.CharField(max_length=40, default='')
     phone_digits = fields.CharField(max_length=20, default='', db_index=True)
-    search_name = fields.CharField(max_length=210, default='', db_index=True)
+    search_name = fields.CharField(max_length=210, default='', db_index=True)  # 'first last', folded
+    search_last = fields.CharField(max_length=210, default='', db_index=True)  # 'last first', folded
     address = fields.CharField(max_length=300, default='')
     chart_number = fields.CharField(max_length=30, default='')
     created_at = fields.DatetimeField(auto_now_add=True)
