@@ -15,7 +15,7 @@ from models.prescription import Prescription, PrescriptionEye
 from services import audit
 from services.errors import NotFound
 
-KIND_LABELS = {'spectacle': 'Glasses', 'contact_lens': 'Contact lenses'}
+KIND_LABELS = {'spectacle': 'Glasses', 'contact_lens': 'Contact lens'}
 EYE_LABELS = {'OD': 'OD (right eye)', 'OS': 'OS (left eye)'}
 RELEASE_ACTIONS = ('rx.viewed', 'rx.printed', 'rx.downloaded')
 

@@ -89,7 +89,8 @@ def render(document: RxDocument) -> bytes:
     pdf.multi_cell(
         0,
         4,
-        _latin1(
+        align='L',
+        text=_latin1(
             f'Released to the patient through the {practice.name} patient portal. '
             'No in-office signature is needed for this copy.'
         ),
@@ -102,7 +103,7 @@ def _pairs(pdf: FPDF, pairs: list[tuple[str, str]]) -> None:
         pdf.set_font('Helvetica', 'B', 10)
         pdf.cell(32, 6, _latin1(label))
         pdf.set_font('Helvetica', '', 10)
-        pdf.multi_cell(0, 6, _latin1(value), new_x='LMARGIN', new_y='NEXT')
+        pdf.multi_cell(0, 6, _latin1(value), align='L', new_x='LMARGIN', new_y='NEXT')
 
 
 def filename(document: RxDocument) -> str:

@@ -39,7 +39,7 @@ async def test_prescription_list_shows_own_prescriptions_latest_first_with_expir
 
     await user.open('/prescriptions')
     await user.should_see('Hello, Jamie')
-    await user.should_see('Contact lenses prescription')
+    await user.should_see('Contact lens prescription')
     await user.should_see('Glasses prescription')
     await user.should_see('Expired')
     await user.should_see('AcmeDaily 1-Day')
@@ -49,7 +49,7 @@ async def test_prescription_list_shows_own_prescriptions_latest_first_with_expir
     await user.should_see('Dana Whitfield, OD')
     shown = sorted(user.find(kind=ui.label, content=' prescription').elements, key=lambda e: e.id)  # page order
     headings = [e.text for e in shown]
-    assert headings.index('Contact lenses prescription') < headings.index('Glasses prescription')
+    assert headings.index('Contact lens prescription') < headings.index('Glasses prescription')
 
 
 async def test_home_goes_to_prescriptions(user: User, smtp_server: SmtpServer):

@@ -48,7 +48,7 @@ async def appointments_page() -> RedirectResponse | None:
         with ui.card().classes('w-full q-pa-md gap-3').props('flat bordered'):
             reason = (
                 ui.textarea('Reason for the visit')
-                .props(f'outlined autogrow maxlength={appointment_requests.REASON_MAX} aria-required=true')
+                .props(f'outlined rows=3 maxlength={appointment_requests.REASON_MAX} aria-required=true')
                 .classes('w-full')
             )
             days = ui.select(list(DAYS), multiple=True, label='Preferred days (optional)').props('outlined use-chips')

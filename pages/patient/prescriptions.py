@@ -19,6 +19,9 @@ BUTTON = 'outline no-caps'
 
 @router.page('/')
 async def home_page() -> RedirectResponse:
+    """Prescriptions are what most patients come for: the portal opens on them."""
+    if await current_patient() is None:
+        return RedirectResponse('/login', status_code=303)
     return RedirectResponse('/prescriptions', status_code=303)
 
 

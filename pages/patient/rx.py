@@ -21,7 +21,7 @@ from services.prescriptions import RxDocument, long_date
 FACTS_CSS = """
 .rx-facts { margin: 0; }
 .rx-facts > div { display: flex; gap: 12px; padding: 3px 0; }
-.rx-facts dt { flex: 0 0 7.5rem; font-weight: 500; color: #424242; }
+.rx-facts dt { flex: 0 0 6.5rem; font-weight: 500; color: #424242; }
 .rx-facts dd { margin: 0; min-width: 0; overflow-wrap: anywhere; color: #212121; }
 """
 
@@ -70,16 +70,21 @@ async def rx_page(rx_id: int) -> RedirectResponse | None:
     await prescriptions.record_release(document, 'rx.viewed', actor)
     document.patient.practice = document.practice  # the frame's footer and greeting read it from the patient
     with frame(f'{document.kind} prescription', active='Prescriptions', patient=document.patient):
+        ui.button('All prescriptions', icon='arrow_back').props('flat no-caps href=/prescriptions').classes(
+            'no-print self-start'
+        ).style('min-height: 44px')
+
+        async def print_rx() -> None:
+            await prescriptions.record_release(document, 'rx.printed', actor)
+            ui.run_javascript('window.print()')
+
         with ui.row().classes('w-full gap-2 no-print'):
-            ui.button('Back', icon='arrow_back').props('flat no-caps href=/prescriptions').style('min-height: 44px')
-            ui.space()
-
-            async def print_rx() -> None:
-                await prescriptions.record_release(document, 'rx.printed', actor)
-                ui.run_javascript('window.print()')
-
-            ui.button('Print', icon='print', on_click=print_rx).props('no-caps').style('min-height: 44px')
-            ui.button('PDF', icon='download').props(f'outline no-caps href=/rx/{rx_id}.pdf').style('min-height: 44px')
+            ui.button('Print', icon='print', on_click=print_rx).props('no-caps').classes('col-grow').style(
+                'min-height: 44px'
+            )
+            ui.button('Download PDF', icon='download').props(f'outline no-caps href=/rx/{rx_id}.pdf').classes(
+                'col-grow'
+            ).style('min-height: 44px')
         _sheet(document)
     return None
 
