@@ -4,4 +4,5 @@ from nicegui import APIRouter
 
 router = APIRouter(prefix='/staff')
 
-from pages.staff import login  # noqa: E402, F401
+# Importing the page modules registers their routes on `router`.
+from pages.staff import login, profile, search  # noqa: E402, F401
