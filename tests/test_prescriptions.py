@@ -47,8 +47,8 @@ async def test_prescription_list_shows_own_prescriptions_latest_first_with_expir
     await user.should_see('090')
     await user.should_see('1.00 BI')
     await user.should_see('Dana Whitfield, OD')
-    shown = sorted(user.find(kind=ui.label, content=' prescription').elements, key=lambda e: e.id)  # page order
-    headings = [e.text for e in shown]
+    cards = sorted(user.find(kind=ui.html, content='prescription issued').elements, key=lambda e: e.id)  # page order
+    headings = [card.content.split('</h2>')[0].rsplit('>', 1)[1] for card in cards]
     assert headings.index('Contact lens prescription') < headings.index('Glasses prescription')
 
 

@@ -1,10 +1,12 @@
 """Billing tab: what the patient owes, the open invoices in full, and the paid ones as history."""
 
+from html import escape
+
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from models.billing import Invoice
-from pages.patient import router
+from pages.patient import blocks, router
 from pages.patient.frame import frame
 from portal.guards import current_patient, patient_actor
 from services import billing, patient_portal
@@ -32,6 +34,7 @@ async def billing_page() -> RedirectResponse | None:
             elif summary.balance_cents <= 0:
                 ui.label('You have nothing to pay. Thank you!').classes('text-body2')
 
+        blocks.use_css()
         if summary.open_invoices:
             ui.label('Open invoices').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
             for invoice in summary.open_invoices:
@@ -46,30 +49,28 @@ async def billing_page() -> RedirectResponse | None:
 
 
 def _invoice_card(invoice: Invoice, *, paid: bool) -> None:
-    with ui.card().classes('w-full q-pa-md gap-2').props('flat bordered'):
-        with ui.row().classes('w-full items-center justify-between no-wrap'):
-            ui.label(f'Invoice {invoice.number}').classes('text-subtitle1 text-weight-bold').props(
-                'role=heading aria-level=3'
-            )
-            ui.badge('Paid' if paid else 'Open', color='positive' if paid else 'orange-9').classes('text-body2 q-px-sm')
-        dates = f'Issued {long_date(invoice.issued_on)}'
-        if invoice.due_on and not paid:
-            dates += f' · due {long_date(invoice.due_on)}'
-        ui.label(dates).classes('text-body2 text-grey-9')
-        with ui.column().classes('w-full gap-0'):
-            for line in sorted(invoice.lines, key=lambda item: item.id):
-                label = line.description if line.quantity == 1 else f'{line.description} × {line.quantity}'
-                _money_row(label, line.amount_cents)
-            _money_row('Total', invoice.total_cents, strong=True)
-            for payment in sorted(invoice.payments, key=lambda item: (item.paid_on, item.id)):
-                _money_row(
-                    f'Payment {long_date(payment.paid_on)} ({payment.method})', -payment.amount_cents, muted=True
-                )
-            _money_row('Balance', invoice.balance_cents, strong=True)
-
-
-def _money_row(label: str, cents: int, *, strong: bool = False, muted: bool = False) -> None:
-    style = 'text-weight-bold' if strong else 'text-grey-9' if muted else ''
-    with ui.row().classes(f'w-full no-wrap justify-between gap-3 q-py-xs text-body2 {style}'):
-        ui.label(label).style('min-width: 0; overflow-wrap: anywhere')
-        ui.label(format_money(cents)).style('white-space: nowrap; font-variant-numeric: tabular-nums')
+    dates = f'Issued {long_date(invoice.issued_on)}'
+    if invoice.due_on and not paid:
+        dates += f' · due {long_date(invoice.due_on)}'
+    rows = [
+        blocks.money_row(
+            line.description if line.quantity == 1 else f'{line.description} × {line.quantity}',
+            format_money(line.amount_cents),
+        )
+        for line in sorted(invoice.lines, key=lambda item: item.id)
+    ]
+    rows.append(blocks.money_row('Total', format_money(invoice.total_cents), 'strong'))
+    rows += [
+        blocks.money_row(
+            f'Payment {long_date(payment.paid_on)} ({payment.method})', format_money(-payment.amount_cents), 'muted'
+        )
+        for payment in sorted(invoice.payments, key=lambda item: (item.paid_on, item.id))
+    ]
+    rows.append(blocks.money_row('Balance', format_money(invoice.balance_cents), 'strong'))
+    blocks.block(
+        f'<section class="pp-card" aria-label="Invoice {escape(invoice.number)}">'
+        f'<div class="pp-head"><h3 class="text-subtitle1 text-weight-bold">Invoice {escape(invoice.number)}</h3>'
+        f'{blocks.badge("Paid", "paid") if paid else blocks.badge("Open", "open")}</div>'
+        f'<div class="pp-meta">{escape(dates)}</div>'
+        f'<div>{"".join(rows)}</div></section>'
+    )

@@ -10,9 +10,8 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from nicegui import context, ui
 
-from pages.patient import router
+from pages.patient import blocks, router
 from pages.patient.frame import frame
-from pages.patient.rx_table import rx_table
 from portal.guards import current_patient, patient_actor
 from services import audit, patient_portal, prescriptions, rx_pdf
 from services.errors import NotFound
@@ -92,6 +91,7 @@ async def rx_page(rx_id: int) -> RedirectResponse | None:
 def _sheet(document: RxDocument) -> None:
     """The printable prescription: everything DESIGN rule 7 asks a released Rx to carry."""
     rx, patient, provider, practice = document.prescription, document.patient, document.provider, document.practice
+    blocks.use_css()
     with ui.card().classes('w-full q-pa-md gap-3 print-sheet').props('flat bordered'):
         with ui.column().classes('gap-0'):
             ui.label(practice.name).classes('text-subtitle1 text-weight-bold')
@@ -110,7 +110,7 @@ def _sheet(document: RxDocument) -> None:
             ]
             + ([('Expiry reason', rx.expiry_reason)] if rx.expiry_reason else [])
         )
-        rx_table(document.eyes, contact_lens=document.is_contact_lens)
+        blocks.block(blocks.rx_table(document.eyes, contact_lens=document.is_contact_lens))
         if rx.notes:
             _facts([('Notes', rx.notes)])
         ui.label('Prescriber').classes('text-subtitle1 text-weight-medium').props('role=heading aria-level=2')

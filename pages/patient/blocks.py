@@ -1,0 +1,102 @@
+"""Light HTML for the long lists of the patient portal: one NiceGUI element per prescription or invoice.
+
+A NiceGUI element costs about a millisecond to build; a card made of labels, rows and badges costs
+dozens. A patient with a long history would push a page past NiceGUI's 3 s response timeout, so each
+card is one `ui.html` built here, with every value from the database escaped.
+"""
+
+from html import escape
+
+from nicegui import ui
+
+from services.prescriptions import EyeRow
+
+CSS = """
+.pp-card { background: white; border: 1px solid rgba(0,0,0,.12); border-radius: 4px; padding: 16px;
+  display: flex; flex-direction: column; gap: 8px; width: 100%; }
+.pp-card h2, .pp-card h3 { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+.pp-head { display: flex; align-items: center; justify-content: space-between; gap: 8px; }
+.pp-meta { display: flex; flex-direction: column; color: #424242; font-size: .875rem; line-height: 1.45; }
+.pp-badge { display: inline-block; padding: 2px 8px; border-radius: 4px; color: white; font-size: .875rem;
+  white-space: nowrap; }
+.pp-badge.current, .pp-badge.paid { background: #1b7f3b; }
+.pp-badge.expired { background: #424242; }
+.pp-badge.open, .pp-badge.pending { background: #b54708; }
+.pp-actions { display: flex; flex-wrap: wrap; gap: 8px; }
+.pp-btn { flex: 1 1 8rem; display: inline-flex; align-items: center; justify-content: center; gap: 8px;
+  min-height: 44px; padding: 0 16px; border: 1px solid currentColor; border-radius: 4px;
+  color: var(--q-primary); text-decoration: none; font-weight: 500; }
+.pp-btn:focus-visible { outline: 3px solid var(--q-primary); outline-offset: 2px; }
+.pp-money { display: flex; justify-content: space-between; gap: 12px; padding: 3px 0; font-size: .875rem; }
+.pp-money span:first-child { min-width: 0; overflow-wrap: anywhere; }
+.pp-money span:last-child { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.pp-money.strong { font-weight: 700; }
+.pp-money.muted { color: #424242; }
+.rx-table { width: 100%; border-collapse: collapse; table-layout: fixed; font-variant-numeric: tabular-nums; }
+.rx-table thead td:first-child { width: 38%; }
+.rx-table th, .rx-table td { padding: 6px 4px; border-bottom: 1px solid #e0e0e0; text-align: right;
+  overflow-wrap: break-word; }
+.rx-table th[scope=row] { text-align: left; font-weight: 500; color: #424242; }
+.rx-table thead th { font-weight: 600; color: #212121; }
+.rx-table td { font-size: 1rem; color: #212121; }
+"""
+
+SPECTACLE_ROWS = (('Sphere', 'sphere'), ('Cylinder', 'cylinder'), ('Axis', 'axis'), ('Add', 'add'), ('Prism', 'prism'))
+CONTACT_ROWS = (
+    ('Sphere', 'sphere'),
+    ('Cylinder', 'cylinder'),
+    ('Axis', 'axis'),
+    ('Add', 'add'),
+    ('Base curve', 'base_curve'),
+    ('Diameter', 'diameter'),
+)
+EYE_HEADINGS = {'OD': 'OD <span class="text-caption">right</span>', 'OS': 'OS <span class="text-caption">left</span>'}
+
+
+def use_css() -> None:
+    """Once per page, before the blocks."""
+    ui.add_css(CSS)
+
+
+def block(html: str) -> ui.html:
+    return ui.html(html, sanitize=False).classes('w-full')
+
+
+def rx_table(eyes: list[EyeRow], *, contact_lens: bool) -> str:
+    """OD and OS side by side, one row per value: fits a 320 px phone where six columns would not."""
+    rows = CONTACT_ROWS if contact_lens else SPECTACLE_ROWS
+    head = ''.join(f'<th scope="col">{EYE_HEADINGS.get(e.eye, escape(e.eye))}</th>' for e in eyes)
+    body = ''.join(
+        f'<tr><th scope="row">{label}</th>'
+        + ''.join(f'<td>{escape(getattr(e, field)) or "&mdash;"}</td>' for e in eyes)
+        + '</tr>'
+        for label, field in rows
+    )
+    table = f'<table class="rx-table"><thead><tr><td></td>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return table + (_lenses(eyes) if contact_lens else '')
+
+
+def _lenses(eyes: list[EyeRow]) -> str:
+    """Manufacturer and brand as sentences: long names broke mid-word in a narrow table column."""
+    names = {e.eye: ' '.join(part for part in (e.manufacturer, e.brand) if part) for e in eyes}
+    if len(set(names.values())) == 1:
+        lines = [f'Lens (both eyes): {next(iter(names.values())) or "not specified"}']
+    else:
+        lines = [f'Lens {eye}: {name or "not specified"}' for eye, name in names.items()]
+    return '<div class="pp-meta q-mt-sm">' + ''.join(f'<span>{escape(line)}</span>' for line in lines) + '</div>'
+
+
+def badge(text: str, kind: str) -> str:
+    return f'<span class="pp-badge {kind}">{escape(text)}</span>'
+
+
+def link_button(text: str, href: str, icon: str, *, download: bool = False) -> str:
+    """A real link styled as a button: works before the websocket connects, and long-press opens it elsewhere."""
+    return (
+        f'<a class="pp-btn" href="{escape(href)}"{" download" if download else ""}>'
+        f'<i class="q-icon notranslate material-icons" aria-hidden="true">{icon}</i>{escape(text)}</a>'
+    )
+
+
+def money_row(label: str, amount: str, style: str = '') -> str:
+    return f'<div class="pp-money {style}"><span>{escape(label)}</span><span>{escape(amount)}</span></div>'
