@@ -37,7 +37,7 @@ def activation_help(*, expanded: bool = False) -> None:
         .classes('w-full bg-blue-1 rounded-borders')
         .props('dense header-class="text-weight-medium"')
     ):
-        with ui.element('ol').classes('q-pl-md q-my-sm'):
+        with ui.element('ol').classes('q-pl-lg q-my-sm').style('list-style: decimal'):
             for step in (
                 'Find the patient above and open their profile.',
                 'Check the email address on file with the patient; use Edit to add or correct it. '

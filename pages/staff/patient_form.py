@@ -21,10 +21,12 @@ async def patient_dialog(
     with ui.dialog() as dialog, ui.card().classes('w-full').style('max-width: 560px'):
         ui.label(title).classes('text-h6')
         with ui.grid(columns=2).classes('w-full gap-x-4 gap-y-1'):
-            first = ui.input('First name', value=patient.first_name if patient else '').props('outlined dense')
+            first = ui.input('First name', value=patient.first_name if patient else '').props(
+                'outlined dense autofocus'
+            )
             last = ui.input('Last name', value=patient.last_name if patient else '').props('outlined dense')
             born = ui.input(
-                'Date of birth', value=us_date(patient.date_of_birth) if patient else '', placeholder='MM/DD/YYYY'
+                'Date of birth (MM/DD/YYYY)', value=us_date(patient.date_of_birth) if patient else ''
             ).props('outlined dense')
             chart = ui.input('Chart number', value=patient.chart_number if patient else '').props('outlined dense')
         email = (

@@ -89,7 +89,9 @@ class PatientProfile:
     # -- sections ---------------------------------------------------------------------------
 
     def actions_menu(self, active: bool) -> None:
-        button = ui.button(icon='more_vert').props('round flat aria-label="Patient actions"').mark('patient-actions')
+        button = ui.button(icon='more_vert').props('round outline aria-label="Patient actions"').mark('patient-actions')
+        with button:
+            ui.tooltip('Portal and patient actions')
         with button, ui.menu().props('anchor="bottom right" self="top right"'):
             if active:
                 ui.menu_item('Send login link by email', on_click=self.send_login_link)
