@@ -41,7 +41,8 @@ def running_portal(env: dict[str, str], log_path: Path) -> Iterator[str]:
     """Start the app with `env` added to ours; yield its base URL once it answers; stop it afterwards."""
     port = _free_port()
     base_url = f'http://127.0.0.1:{port}'
-    full_env = {**os.environ, **env, 'PORTAL_PORT': str(port), 'PORTAL_BASE_URL': base_url}
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(('PYTEST_', 'NICEGUI_', 'PORTAL_'))}
+    full_env = {**inherited, **env, 'PORTAL_PORT': str(port), 'PORTAL_BASE_URL': base_url}
     with open(log_path, 'wb') as log:
         process = subprocess.Popen([sys.executable, 'main.py'], cwd=ROOT, env=full_env, stdout=log, stderr=log)
         try:

@@ -39,11 +39,11 @@ async def _staff_enables_portal(page: Page, base_url: str) -> None:
     await page.get_by_label('Password').fill(factories.STAFF_PASSWORD)
     await page.get_by_role('button', name='Sign in').click()
     await expect(page).to_have_url(re.compile(r'/staff/?$'))
-    await page.get_by_label(re.compile('Search', re.I)).fill('Lindqvist')
-    await page.get_by_text('Avery Lindqvist').first.click()
+    await page.get_by_label('Find a patient').fill('Lindqvist')
+    await page.get_by_role('link', name=re.compile('Lindqvist')).first.click()
     await expect(page).to_have_url(re.compile(r'/staff/patients/\d+'))
-    await page.get_by_role('button', name=re.compile('more actions', re.I)).click()
-    await page.get_by_text('Enable Patient Portal').click()
+    await page.get_by_role('button', name='Patient actions').click()
+    await page.locator('.q-menu').get_by_text('Enable Patient Portal').click()
     await expect(page.get_by_text(re.compile(r'^Active$')).first).to_be_visible()
 
 
