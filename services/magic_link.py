@@ -154,7 +154,7 @@ async def issue_link(account: PortalAccount, actor: audit.Actor, *, purpose: str
             to=account.login_email,
             subject=f'Your login link for the {practice.name} patient portal',
             body=_email_body(patient.first_name, practice.name, practice.phone, url, code, settings.valid_minutes),
-            purpose='login_link',
+            purpose=purpose,
             patient=patient,
             expires_at=expires_at,
         )

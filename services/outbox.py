@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 CLAIM_SECONDS = 120
 SMS_LOG_REPLY = 'No SMS provider is configured: the text was written to the server log, not sent to a phone.'
+# Messages whose body carries a login link: a credential, kept no longer than needed.
+LINK_PURPOSES = ('login_link', 'invitation')
 REDACTED_BODY = '(The login link in this message was removed after delivery.)'
 
 
@@ -141,8 +143,8 @@ async def _finish(
     if reply:
         message.server_reply = reply[:500]
         message.sent_at = now()
-    if status != 'queued' and message.purpose == 'login_link':
-        message.body = REDACTED_BODY  # the link is a credential: keep it no longer than needed
+    if status not in ('queued', 'sending') and message.purpose in LINK_PURPOSES:
+        message.body = REDACTED_BODY
     await message.save()
     return message
 

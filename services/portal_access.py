@@ -11,7 +11,7 @@ from models.patient import Patient
 from models.portal_account import LoginToken, PortalAccount
 from models.sessions import PortalSession
 from models.staff import StaffUser
-from services import audit
+from services import audit, outbox
 from services.email_addresses import is_valid_email, normalize_email
 from services.errors import DomainError, NotFound
 
@@ -144,7 +144,7 @@ async def disable_portal(patient_id: int, staff: StaffUser, actor: audit.Actor) 
         await account.save()
         await LoginToken.filter(account_id=account.id, used_at=None, invalidated_at=None).update(invalidated_at=now)
         await PortalSession.filter(account_id=account.id, revoked_at=None).update(revoked_at=now)
-        await OutboxMessage.filter(patient_id=patient_id, purpose='login_link', status='queued').update(
+        await OutboxMessage.filter(patient_id=patient_id, purpose__in=outbox.LINK_PURPOSES, status='queued').update(
             status='failed', last_error='Portal disabled before delivery.', next_attempt_at=None
         )
         await audit.record(

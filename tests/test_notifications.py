@@ -69,6 +69,16 @@ async def test_login_link_email_is_delivered_at_once_and_reports_the_server_repl
     assert await AuditEvent.exists(action='portal.invitation_sent', patient_id=patient.id)
 
 
+async def test_staff_sent_link_is_recorded_as_an_invitation_and_its_link_is_not_kept(db, smtp_server):
+    patient = await factories.make_active_patient()
+
+    message = await notifications.send_login_link_email(patient.id, STAFF)
+
+    assert message.purpose == 'invitation'
+    assert '/login/link/' not in message.body
+    assert message.body == outbox.REDACTED_BODY
+
+
 async def test_login_link_email_needs_an_active_portal(db):
     patient = await factories.make_patient()
     with pytest.raises(PortalNotActive):
