@@ -1,8 +1,6 @@
 """Fixtures: a real SMTP server, a database per test, configured services, and the app for page tests."""
 
-import asyncio
 import secrets
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -61,22 +59,10 @@ async def app_env(
         yield url
 
 
-async def _wait_for_orm(timeout: float = 10.0) -> None:
-    """NiceGUI runs async startup handlers in the background: wait until migrations and the ORM are up."""
-    from tortoise.context import get_current_context
-
-    deadline = time.monotonic() + timeout
-    while get_current_context() is None:
-        if time.monotonic() > deadline:
-            raise AssertionError(f'the app did not initialise its database within {timeout} s')
-        await asyncio.sleep(0.02)
-
-
 @pytest.fixture
 async def user(app_env: str, caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest) -> AsyncIterator[User]:
     """NiceGUI's `user` fixture, started only after `app_env` has pointed the app at test peers."""
     async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
-        await _wait_for_orm()
         yield simulated
         await outbox.wait_for_pending()
         errors = [r for r in caplog.get_records('call') if r.levelname == 'ERROR']
