@@ -8,14 +8,13 @@ page and stay connected over the websocket; the server's resident memory is read
 after. After the pages close, the memory still held once NiceGUI has dropped the clients is printed too:
 mostly heap that CPython keeps for reuse rather than returning it to the system.
 
-    python -m bench.memory_per_client [--clients 25]
+    python -m bench.memory_per_client [--clients 25] [--waves 1]
 """
 
 import argparse
 import asyncio
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from playwright.async_api import Browser, BrowserContext, async_playwright
@@ -46,42 +45,60 @@ async def settled_rss(server: Server) -> int:
     return server.rss_kib()
 
 
-async def per_client(
-    browser: Browser, server: Server, path: str, clients: int, cookies: list | None = None
-) -> tuple[float, int, int]:
-    """KiB per connected client, RSS before, RSS still held 10 s after every client left."""
-    url = server.base_url + path
-    for _ in range(WARMUP_LOADS):
-        await (await open_client(browser, url, cookies)).close()
-    before = await settled_rss(server)
+async def connect(browser: Browser, url: str, cookies: list | None, clients: int) -> list[BrowserContext]:
     contexts: list[BrowserContext] = []
     while len(contexts) < clients:  # a few at a time: quicker, and still gentle on two cores
         batch = min(BATCH, clients - len(contexts))
         contexts += await asyncio.gather(*(open_client(browser, url, cookies) for _ in range(batch)))
-    after = await settled_rss(server)
+    return contexts
+
+
+async def leave(contexts: list[BrowserContext]) -> None:
     for context in contexts:
         await context.close()
-    deadline = time.monotonic() + 10  # NiceGUI drops a client reconnect_timeout (3 s) after it disconnects
-    while time.monotonic() < deadline:
-        await asyncio.sleep(1)
-    return (after - before) / clients, before, server.rss_kib() - before
+    await asyncio.sleep(10)  # NiceGUI drops a client reconnect_timeout (3 s) after it disconnects
 
 
-async def measure_fresh(browser: Browser, folder: Path, kind: str, path: str, clients: int) -> tuple[float, int, int]:
+async def per_client(
+    browser: Browser, server: Server, path: str, clients: int, cookies: list | None = None, waves: int = 1
+) -> tuple[float, int, list[int]]:
+    """KiB per connected client, RSS before, and the RSS still held after each wave of clients left.
+
+    With `waves` > 1 the same number of clients connects again: if the held memory keeps climbing wave
+    after wave, clients leak; if it stays put, it is heap that the next clients reuse.
+    """
+    url = server.base_url + path
+    for _ in range(WARMUP_LOADS):
+        await (await open_client(browser, url, cookies)).close()
+    before = await settled_rss(server)
+    contexts = await connect(browser, url, cookies, clients)
+    after = await settled_rss(server)
+    await leave(contexts)
+    held = [server.rss_kib() - before]
+    for _ in range(waves - 1):
+        await leave(await connect(browser, url, cookies, clients))
+        held.append(server.rss_kib() - before)
+    return (after - before) / clients, before, held
+
+
+async def measure_fresh(
+    browser: Browser, folder: Path, kind: str, path: str, clients: int, waves: int
+) -> tuple[float, int, list[int]]:
     """A server of `kind` started for this measurement alone; the portal's dashboard is opened signed in."""
     folder = folder / f'{kind}{path.replace("/", "-")}'
     folder.mkdir()
     if kind == 'bare':
         with bare_server(folder) as server:
-            return await per_client(browser, server, path, clients)
+            return await per_client(browser, server, path, clients, waves=waves)
     async with portal_server(folder) as portal:
         cookies = await signed_in_cookies(browser, portal.login_link) if path != '/login' else None
-        return await per_client(browser, portal, path, clients, cookies)
+        return await per_client(browser, portal, path, clients, cookies, waves=waves)
 
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--clients', type=int, default=25)
+    parser.add_argument('--waves', type=int, default=1, help='waves of clients, to tell a leak from heap reuse')
     args = parser.parse_args()
     header(f'Server memory per connected client: {args.clients} Chromium pages held open, fresh server each')
     ok = True
@@ -93,13 +110,13 @@ async def main() -> int:
                 for path in ('/login', '/prescriptions'):
                     for kind in ('bare', 'portal'):
                         label = f'bare {path} (baseline)' if kind == 'bare' else f'portal {path}'
-                        rows[label] = await measure_fresh(browser, Path(tmp), kind, path, args.clients)
+                        rows[label] = await measure_fresh(browser, Path(tmp), kind, path, args.clients, args.waves)
             finally:
                 await browser.close()
 
-    print(f'\n{"page":<34} {"KiB per client":>14} {"RSS before":>12} {"held after all left":>20}')
+    print(f'\n{"page":<34} {"KiB per client":>14} {"RSS before":>12}   RSS held after each wave left')
     for label, (kib, before, held) in rows.items():
-        print(f'{label:<34} {kib:>14.1f} {before / 1024:>9.1f} MiB {held:>16.0f} KiB')
+        print(f'{label:<34} {kib:>14.1f} {before / 1024:>9.1f} MiB   {" / ".join(f"{h / 1024:.1f} MiB" for h in held)}')
     for path in ('/login', '/prescriptions'):
         mine, base = rows[f'portal {path}'][0], rows[f'bare {path} (baseline)'][0]
         within = mine <= BUDGET_RATIO * max(base, 1.0)
