@@ -51,6 +51,7 @@ class Portal(Server):
 def child_server(args: list[str], env: dict[str, str | None], port: int, log_path: Path) -> Iterator[Server]:
     """`env` is added to ours; a None value removes that variable."""
     base_url = f'http://127.0.0.1:{port}'
+    env = {'PYTEST_CURRENT_TEST': None, **env}  # under that variable NiceGUI would start in screen-test mode
     full_env = {name: value for name, value in {**os.environ, **env}.items() if value is not None}
     with open(log_path, 'wb') as log:
         process = subprocess.Popen(args, cwd=ROOT, env=full_env, stdout=log, stderr=log)
