@@ -10,6 +10,7 @@ import re
 
 from nicegui import APIRouter, ui
 
+from pages.theme import apply_theme
 from portal import app as portal_app
 from portal.config import get_settings
 from portal.devmail import DevMailbox, MailboxMessage
@@ -66,6 +67,7 @@ def _staff_only_notice() -> None:
 
 @router.page('/dev/mailbox', title='Dev mailbox')
 async def dev_mailbox_page() -> None:
+    apply_theme()
     mailbox = portal_app.dev_mailbox
     if mailbox is None:  # the router is only included with a dev mailbox; this keeps the page honest
         ui.label('There is no dev mailbox: this portal sends mail through a real SMTP server.')

@@ -142,6 +142,7 @@ def create_app(settings: Settings) -> None:
         show=False,
         language='en-US',
         favicon='👁️',
+        tailwind=False,
         uvicorn_logging_level='info',
     )
 

@@ -7,15 +7,13 @@ from nicegui import ui
 
 from models.patient import Patient
 from models.practice import Practice
+from pages.theme import apply_theme
 
 TABS = (
     ('Prescriptions', '/prescriptions', 'visibility'),
     ('Appointments', '/appointments', 'event'),
     ('Billing', '/billing', 'receipt_long'),
 )
-
-# Darker than NiceGUI's default blue: white text on it and it on white both pass WCAG AA (about 6.9:1).
-PRIMARY = '#1d5c99'
 
 # Printing a prescription should give the prescription, not the portal around it.
 PRINT_CSS = """
@@ -42,7 +40,7 @@ def frame(
     ui.page_title(f'{title} · {practice.name} · Patient Portal' if practice else f'{title} · Patient Portal')
     ui.query('body').classes('bg-grey-1')
     ui.add_css(PRINT_CSS)
-    ui.colors(primary=PRIMARY)
+    apply_theme()
     with ui.header().classes('bg-primary text-white items-center justify-between q-px-md q-py-sm no-wrap'):
         ui.link(practice.name if practice else 'Patient Portal', '/' if signed_in else '/login').classes(
             'text-white text-subtitle1 text-weight-bold no-underline ellipsis'

@@ -43,7 +43,7 @@ async def login_page() -> RedirectResponse | None:
 
         email.on('keydown.enter', send)
         ui.button('Email me a login link', on_click=send).classes('w-full').props('size=lg no-caps')
-        ui.link('How does logging in work?', '/help').classes('q-py-sm')
+        ui.link('How does logging in work?', '/help').classes('q-py-sm').style('min-height: 44px; line-height: 28px')
 
 
 @router.page('/login/sent')

@@ -6,11 +6,13 @@ from contextlib import contextmanager
 from nicegui import ui
 
 from models.staff import StaffUser
+from pages.theme import apply_theme
 
 
 @contextmanager
 def frame(title: str, staff: StaffUser | None = None) -> Iterator[None]:
     ui.page_title(f'{title} · Staff console')
+    apply_theme()
     with ui.header().classes('bg-blue-grey-9 text-white items-center justify-between q-px-md'):
         with ui.row().classes('items-center gap-4'):
             ui.link('Staff console', '/staff').classes('text-white text-h6 no-underline')

@@ -1,0 +1,35 @@
+"""Look shared by both trees, without the Tailwind browser runtime.
+
+`ui.run(tailwind=False)` drops the largest script of a NiceGUI first load (the Lighthouse budget of
+the patient pages needs that); Quasar's classes cover most layout, and the few Tailwind-style utility
+classes the pages use are defined here instead, with the same meaning.
+"""
+
+from nicegui import ui
+
+# Darker than NiceGUI's default blue: white text on it and it on white both pass WCAG AA (about 6.9:1).
+PRIMARY = '#1d5c99'
+
+UTILITY_CSS = f"""
+.w-full {{ width: 100%; }}
+.mx-auto {{ margin-left: auto; margin-right: auto; }}
+.max-w-md {{ max-width: 28rem; }}
+.max-w-2xl {{ max-width: 42rem; }}
+.max-w-3xl {{ max-width: 48rem; }}
+.max-w-6xl {{ max-width: 72rem; }}
+.gap-0 {{ gap: 0; }}
+.gap-1 {{ gap: 0.25rem; }}
+.gap-2 {{ gap: 0.5rem; }}
+.gap-3 {{ gap: 0.75rem; }}
+.gap-4 {{ gap: 1rem; }}
+.gap-x-4 {{ column-gap: 1rem; }}
+.gap-y-1 {{ row-gap: 0.25rem; }}
+.no-underline {{ text-decoration: none; }}
+a {{ color: {PRIMARY}; }}
+"""
+
+
+def apply_theme() -> None:
+    """Called by each tree's frame, once per page."""
+    ui.colors(primary=PRIMARY)
+    ui.add_css(UTILITY_CSS)
