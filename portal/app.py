@@ -62,7 +62,9 @@ def create_app(settings: Settings) -> None:
     """Wire everything for one process. Called by `main.py`, and again by each page test."""
     global dev_mailbox
     use_settings(settings)
-    logging.getLogger('uvicorn.access').addFilter(RedactTokens())
+    access_log = logging.getLogger('uvicorn.access')
+    if not any(isinstance(f, RedactTokens) for f in access_log.filters):
+        access_log.addFilter(RedactTokens())
     if settings.redis_url:
         Storage.redis_url = settings.redis_url
     throttle.configure(settings.redis_url)

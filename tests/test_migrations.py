@@ -4,6 +4,7 @@ Service tests run on `generate_schemas()`; production runs on the migrations. Th
 from drifting apart: a model change without a regenerated migration fails here.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -149,3 +150,18 @@ async def test_applying_migrations_twice_is_a_no_op(tmp_path: Path):
         assert await _schema(url) == schema
         assert await _applied(url) == applied
     assert 'models.0001_initial' in applied
+
+
+async def test_instances_starting_together_migrate_once(tmp_path: Path):
+    """Several app instances share one PostgreSQL: started at the same moment, none trips over another."""
+    async with fresh_database_url(str(tmp_path)) as url:
+        await asyncio.gather(*(apply_migrations(url) for _ in range(3)))
+        assert 'models.0001_initial' in await _applied(url)
+        assert await _schema(url) == await _schema_after_fresh_migration(tmp_path / 'again')
+
+
+async def _schema_after_fresh_migration(folder: Path) -> Schema:
+    folder.mkdir()
+    async with fresh_database_url(str(folder)) as url:
+        await apply_migrations(url)
+        return await _schema(url)
