@@ -9,6 +9,7 @@ from html import escape
 
 from nicegui import ui
 
+from pages.patient import icons
 from services.prescriptions import EyeRow
 
 CSS = """
@@ -94,7 +95,7 @@ def link_button(text: str, href: str, icon: str, *, download: bool = False) -> s
     """A real link styled as a button: works before the websocket connects, and long-press opens it elsewhere."""
     return (
         f'<a class="pp-btn" href="{escape(href)}"{" download" if download else ""}>'
-        f'<i class="q-icon notranslate material-icons" aria-hidden="true">{icon}</i>{escape(text)}</a>'
+        f'{icons.inline_svg(icon)}{escape(text)}</a>'
     )
 
 

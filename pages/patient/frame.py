@@ -7,12 +7,13 @@ from nicegui import ui
 
 from models.patient import Patient
 from models.practice import Practice
+from pages.patient import icons
 from pages.theme import apply_theme
 
 TABS = (
-    ('Prescriptions', '/prescriptions', 'visibility'),
-    ('Appointments', '/appointments', 'event'),
-    ('Billing', '/billing', 'receipt_long'),
+    ('Prescriptions', '/prescriptions', icons.VISIBILITY),
+    ('Appointments', '/appointments', icons.EVENT),
+    ('Billing', '/billing', icons.RECEIPT),
 )
 
 # Printing a prescription should give the prescription, not the portal around it.

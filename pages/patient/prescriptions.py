@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from models.prescription import Prescription
-from pages.patient import blocks, router
+from pages.patient import blocks, icons, router
 from pages.patient.frame import frame
 from portal.guards import current_patient, patient_actor
 from services import patient_portal, prescriptions
@@ -59,7 +59,7 @@ def _card(rx: Prescription, today: date) -> None:
         f'{blocks.rx_table(prescriptions.eye_rows(rx), contact_lens=rx.kind == "contact_lens")}'
         f'{note if expired else ""}'
         '<div class="pp-actions">'
-        f'{blocks.link_button("View / print", f"/rx/{rx.id}", "print")}'
-        f'{blocks.link_button("Download PDF", f"/rx/{rx.id}.pdf", "download", download=True)}'
+        f'{blocks.link_button("View / print", f"/rx/{rx.id}", icons.PRINT)}'
+        f'{blocks.link_button("Download PDF", f"/rx/{rx.id}.pdf", icons.DOWNLOAD, download=True)}'
         '</div></section>'
     )

@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from nicegui import context, ui
 
-from pages.patient import blocks, router
+from pages.patient import blocks, icons, router
 from pages.patient.frame import frame
 from portal.guards import current_patient, patient_actor
 from services import audit, patient_portal, prescriptions, rx_pdf
@@ -62,14 +62,14 @@ async def rx_page(rx_id: int) -> RedirectResponse | None:
         with frame('Not found', active='Prescriptions', patient=patient):
             ui.label('Prescription not found').classes('text-h5').props('role=heading aria-level=1')
             ui.label(str(error)).classes('text-body1')
-            ui.button('Back to prescriptions', icon='arrow_back').props('outline no-caps href=/prescriptions').style(
-                'min-height: 44px'
-            )
+            ui.button('Back to prescriptions', icon=icons.ARROW_BACK).props(
+                'outline no-caps href=/prescriptions'
+            ).style('min-height: 44px')
         return None
     await prescriptions.record_release(document, 'rx.viewed', actor)
     document.patient.practice = document.practice  # the frame's footer and greeting read it from the patient
     with frame(f'{document.kind} prescription', active='Prescriptions', patient=document.patient):
-        ui.button('All prescriptions', icon='arrow_back').props('flat no-caps href=/prescriptions').classes(
+        ui.button('All prescriptions', icon=icons.ARROW_BACK).props('flat no-caps href=/prescriptions').classes(
             'no-print self-start'
         ).style('min-height: 44px')
 
@@ -78,10 +78,10 @@ async def rx_page(rx_id: int) -> RedirectResponse | None:
             ui.run_javascript('window.print()')
 
         with ui.row().classes('w-full gap-2 no-print'):
-            ui.button('Print', icon='print', on_click=print_rx).props('no-caps').classes('col-grow').style(
+            ui.button('Print', icon=icons.PRINT, on_click=print_rx).props('no-caps').classes('col-grow').style(
                 'min-height: 44px'
             )
-            ui.button('Download PDF', icon='download').props(f'outline no-caps href=/rx/{rx_id}.pdf').classes(
+            ui.button('Download PDF', icon=icons.DOWNLOAD).props(f'outline no-caps href=/rx/{rx_id}.pdf').classes(
                 'col-grow'
             ).style('min-height: 44px')
         _sheet(document)
