@@ -4,12 +4,8 @@ Both run as child processes on loopback ports, so a benchmark can read their mem
 them in a real browser. The portal gets its own data dir, SQLite database and a signed-in patient.
 """
 
-import os
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -21,7 +17,7 @@ from portal.db import apply_migrations, tortoise_config
 from portal.devmail import _free_port
 from services import audit, magic_link
 from tests import factories
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, running_process
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER_ARGS = CHROMIUM_ARGS
@@ -48,44 +44,18 @@ class Portal(Server):
 
 
 @contextmanager
-def child_server(args: list[str], env: dict[str, str | None], port: int, log_path: Path) -> Iterator[Server]:
-    """`env` is added to ours; a None value removes that variable."""
+def child_server(args: list[str], env: dict[str, str], port: int, log_path: Path) -> Iterator[Server]:
+    """`env` is added to ours, less pytest's, NiceGUI's and the portal's own variables."""
     base_url = f'http://127.0.0.1:{port}'
-    env = {'PYTEST_CURRENT_TEST': None, **env}  # under that variable NiceGUI would start in screen-test mode
-    full_env = {name: value for name, value in {**os.environ, **env}.items() if value is not None}
-    with open(log_path, 'wb') as log:
-        process = subprocess.Popen(args, cwd=ROOT, env=full_env, stdout=log, stderr=log)
-        try:
-            _wait_until_up(base_url + '/login', process, log_path)
-            yield Server(base_url, process)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f'server exited early:\n{log_path.read_text()[-3000:]}')
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f'server did not answer within {timeout} s:\n{log_path.read_text()[-3000:]}')
+    with running_process(args, env, base_url + '/login', log_path) as process:
+        yield Server(base_url, process)
 
 
 @contextmanager
 def bare_server(folder: Path, *, tailwind: bool = True) -> Iterator[Server]:
     port = _free_port()
     args = [sys.executable, str(ROOT / 'bench' / 'bare_pages.py')]
-    env: dict[str, str | None] = {'BARE_PORT': str(port), 'BARE_TAILWIND': '1' if tailwind else '0'}
+    env = {'BARE_PORT': str(port), 'BARE_TAILWIND': '1' if tailwind else '0'}
     with child_server(args, env, port, folder / f'bare-{port}.log') as server:
         yield server
 
@@ -118,14 +88,12 @@ async def portal_server(folder: Path) -> AsyncIterator[Portal]:
     base_url = f'http://127.0.0.1:{port}'
     url = f'sqlite://{folder}/portal.sqlite3'
     link = await _seed(url, base_url, secret)
-    env: dict[str, str | None] = {
+    env = {
         'PORTAL_DATA_DIR': str(folder / 'data'),
         'PORTAL_DATABASE_URL': url,
         'PORTAL_SECRET_KEY': secret,
         'PORTAL_PORT': str(port),
         'PORTAL_BASE_URL': base_url,
     }
-    for name in ('PORTAL_SMTP_HOST', 'PORTAL_REDIS_URL', 'PORTAL_DEMO'):
-        env[name] = None  # whatever the caller's shell has: mail goes to the dev mailbox, storage stays local
     with child_server([sys.executable, 'main.py'], env, port, folder / 'portal.log') as server:
         yield Portal(server.base_url, server.process, link)

@@ -96,15 +96,21 @@ def phone_digits(phone: str | None) -> str:
     return national if parsed.country_code == 1 else f'{parsed.country_code}{national}'
 
 
-async def save_patient(patient: Patient) -> Patient:
-    """Save with the normalised email, phone digits and search names derived from what was typed."""
+def derive_search_columns(patient: Patient) -> Patient:
+    """Fill the normalised email, phone digits and search names from what was typed (no database round trip,
+    so bulk loads can use it too)."""
     patient.email = (patient.email or '').strip()
     patient.email_normalized = normalize_email(patient.email)
     patient.phone_digits = phone_digits(patient.phone)
     first, last = fold(patient.first_name), fold(patient.last_name)
     patient.search_name = f'{first} {last}'.strip()[:210]
     patient.search_last = f'{last} {first}'.strip()[:210]
-    await patient.save()
+    return patient
+
+
+async def save_patient(patient: Patient) -> Patient:
+    """Save with the derived search columns, so search finds the patient the way staff type them."""
+    await derive_search_columns(patient).save()
     return patient
 
 

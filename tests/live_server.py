@@ -41,13 +41,21 @@ def running_portal(env: dict[str, str], log_path: Path) -> Iterator[str]:
     """Start the app with `env` added to ours; yield its base URL once it answers; stop it afterwards."""
     port = _free_port()
     base_url = f'http://127.0.0.1:{port}'
+    env = {**env, 'PORTAL_PORT': str(port), 'PORTAL_BASE_URL': base_url}
+    with running_process([sys.executable, 'main.py'], env, base_url + '/login', log_path):
+        yield base_url
+
+
+@contextmanager
+def running_process(args: list[str], env: dict[str, str], ready_url: str, log_path: Path) -> Iterator[subprocess.Popen]:
+    """A server process with our environment less pytest's, NiceGUI's and the portal's own variables (under
+    PYTEST_CURRENT_TEST NiceGUI would start in screen-test mode), plus `env`; yielded once `ready_url` answers."""
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(('PYTEST_', 'NICEGUI_', 'PORTAL_'))}
-    full_env = {**inherited, **env, 'PORTAL_PORT': str(port), 'PORTAL_BASE_URL': base_url}
     with open(log_path, 'wb') as log:
-        process = subprocess.Popen([sys.executable, 'main.py'], cwd=ROOT, env=full_env, stdout=log, stderr=log)
+        process = subprocess.Popen(args, cwd=ROOT, env={**inherited, **env}, stdout=log, stderr=log)
         try:
-            _wait_until_up(base_url + '/login', process, log_path)
-            yield base_url
+            _wait_until_up(ready_url, process, log_path)
+            yield process
         finally:
             process.terminate()
             try:
@@ -60,7 +68,7 @@ def _wait_until_up(url: str, process: subprocess.Popen, log_path: Path, timeout:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f'the portal exited early:\n{log_path.read_text()[-3000:]}')
+            raise AssertionError(f'{process.args} exited early:\n{log_path.read_text()[-3000:]}')
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -68,4 +76,4 @@ def _wait_until_up(url: str, process: subprocess.Popen, log_path: Path, timeout:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.2)
-    raise AssertionError(f'the portal did not answer within {timeout} s:\n{log_path.read_text()[-3000:]}')
+    raise AssertionError(f'{url} did not answer within {timeout} s:\n{log_path.read_text()[-3000:]}')
