@@ -18,7 +18,7 @@ from tortoise.contrib.fastapi import RegisterTortoise
 from portal.config import Settings, use_settings
 from portal.db import apply_migrations, tortoise_config
 from portal.devmail import DevMailbox
-from services import magic_link, outbox, sessions, throttle
+from services import events, magic_link, outbox, sessions, throttle
 
 log = logging.getLogger('portal')
 
@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> None:
     if settings.redis_url:
         Storage.redis_url = settings.redis_url
     throttle.configure(settings.redis_url)
+    bus = events.configure(settings.redis_url)
     sessions.configure(settings.session_idle_minutes, settings.session_absolute_hours)
     magic_link.configure(
         magic_link.LinkSettings(
@@ -93,6 +94,7 @@ def create_app(settings: Settings) -> None:
         nonlocal retry_task
         await apply_migrations(settings.database_url)
         await orm.init_orm()
+        await bus.start()
         if settings.demo:
             from portal.cli import print_demo_banner
             from services.demo_practice import seed_demo_practice
@@ -108,6 +110,7 @@ def create_app(settings: Settings) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await retry_task
         await outbox.wait_for_pending()
+        await bus.close()
         if dev_mailbox:
             dev_mailbox.stop()
         await orm.close_orm()

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from models.appointment import AppointmentRequest
-from services import audit
+from services import audit, events
 from services.errors import DomainError
 
 DAYS = ('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat')
@@ -68,6 +68,7 @@ async def request_appointment(
     await audit.record(
         'appointment.requested', actor, patient_id=patient_id, object_type='appointment_request', object_id=request.id
     )
+    await events.publish(patient_id, events.APPOINTMENTS)
     return request
 
 

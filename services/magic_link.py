@@ -17,7 +17,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.portal_account import LoginToken, PortalAccount
-from services import audit, outbox, sessions, throttle
+from services import audit, events, outbox, sessions, throttle
 from services.email_addresses import mask_email, normalize_email
 from services.errors import DomainError
 
@@ -166,6 +166,7 @@ async def issue_link(account: PortalAccount, actor: audit.Actor, *, purpose: str
             object_id=token.id,
             detail={'message_id': message.id, 'to': mask_email(account.login_email)},
         )
+    await events.publish(patient.id, events.MESSAGES)
     return IssuedLink(url=url, code=code, message_id=message.id)
 
 
@@ -275,4 +276,6 @@ async def _consume(row: LoginToken, client_address: str, *, method: str) -> tupl
         object_id=row.id,
         detail={'method': method},
     )
-    return account, await sessions.open_patient_session(account, client_address)
+    session_token = await sessions.open_patient_session(account, client_address)
+    await events.publish(account.patient_id, events.PORTAL)  # staff see the new last login
+    return account, session_token

@@ -16,6 +16,7 @@ from tortoise.expressions import Q
 
 from models.outbox import OutboxMessage
 from models.patient import Patient
+from services import events
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ async def enqueue_email(
     patient: Patient | None = None,
     expires_at: datetime | None = None,
 ) -> OutboxMessage:
+    """Queue a message. Often called inside the caller's transaction, so the caller publishes the
+    `messages` event once it commits (or the delivery attempt that follows does)."""
     return await OutboxMessage.create(
         channel='email',
         purpose=purpose,
@@ -146,6 +149,8 @@ async def _finish(
     if status not in ('queued', 'sending') and message.purpose in LINK_PURPOSES:
         message.body = REDACTED_BODY
     await message.save()
+    if message.patient_id:
+        await events.publish(message.patient_id, events.MESSAGES)
     return message
 
 

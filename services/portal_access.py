@@ -11,7 +11,7 @@ from models.patient import Patient
 from models.portal_account import LoginToken, PortalAccount
 from models.sessions import PortalSession
 from models.staff import StaffUser
-from services import audit, outbox
+from services import audit, events, outbox
 from services.email_addresses import is_valid_email, normalize_email
 from services.errors import DomainError, NotFound
 
@@ -128,6 +128,7 @@ async def enable_portal(patient_id: int, staff: StaffUser, actor: audit.Actor) -
         if await PortalAccount.exists(patient_id=patient.id, active_email__not_isnull=True):
             raise PortalAlreadyActive() from None
         raise PortalEmailInUse('another patient') from None
+    await events.publish(patient.id, events.PORTAL)
     return account
 
 
@@ -144,9 +145,9 @@ async def disable_portal(patient_id: int, staff: StaffUser, actor: audit.Actor) 
         await account.save()
         await LoginToken.filter(account_id=account.id, used_at=None, invalidated_at=None).update(invalidated_at=now)
         await PortalSession.filter(account_id=account.id, revoked_at=None).update(revoked_at=now)
-        await OutboxMessage.filter(patient_id=patient_id, purpose__in=outbox.LINK_PURPOSES, status='queued').update(
-            status='failed', last_error='Portal disabled before delivery.', next_attempt_at=None
-        )
+        stopped = await OutboxMessage.filter(
+            patient_id=patient_id, purpose__in=outbox.LINK_PURPOSES, status='queued'
+        ).update(status='failed', last_error='Portal disabled before delivery.', next_attempt_at=None)
         await audit.record(
             'portal.disabled',
             actor,
@@ -154,6 +155,9 @@ async def disable_portal(patient_id: int, staff: StaffUser, actor: audit.Actor) 
             object_type='portal_account',
             object_id=account.id,
         )
+    await events.publish(patient_id, events.PORTAL)
+    if stopped:
+        await events.publish(patient_id, events.MESSAGES)
     return account
 
 

@@ -10,7 +10,7 @@ from nicegui.testing.user import User
 from nicegui.testing.user_simulation import user_simulation
 
 from models import MODEL_MODULES
-from services import magic_link, outbox, sessions, throttle
+from services import events, magic_link, outbox, sessions, throttle
 from tests.databases import fresh_database_url, service_context
 from tests.mail import SmtpServer
 
@@ -37,6 +37,7 @@ async def db(smtp_server: SmtpServer, secret_key: str) -> AsyncIterator[object]:
     outbox.configure(outbox.SmtpTransport(host='127.0.0.1', port=smtp_server.port, mail_from='portal@test'))
     sessions.configure(idle_minutes=30, absolute_hours=12)
     throttle.configure(None)
+    events.configure(None)  # no subscriber of an earlier test hears this one's events
     async with service_context(MODEL_MODULES) as ctx:
         yield ctx
         await outbox.wait_for_pending()

@@ -1,5 +1,7 @@
 """The Patient Profile (`/staff/patients/{id}`): demographics, portal status and messages, the ⋯ menu."""
 
+import asyncio
+
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
@@ -11,7 +13,7 @@ from pages.staff.components import activation_help, local_time, portal_badge, us
 from pages.staff.frame import frame
 from pages.staff.patient_form import patient_dialog
 from portal.guards import require_staff, staff_actor
-from services import notifications, outbox, portal_access
+from services import events, notifications, outbox, portal_access
 from services.errors import DomainError, NotFound
 from services.patients import InvalidPhone, PatientInput, get_patient, textable_phone, update_patient
 
@@ -40,12 +42,20 @@ async def patient_profile_page(patient_id: str) -> RedirectResponse | None:
 
 
 class PatientProfile:
-    """One open profile: state for its refreshable sections and the handlers of the ⋯ menu."""
+    """One open profile: state for its refreshable sections and the handlers of the ⋯ menu.
+
+    It follows the patient's change events, so a background retry, a login or another receptionist's
+    action shows up here without a click. Rendering is synchronous from data loaded beforehand, and
+    loads are taken one at a time, so two refreshes can neither interleave nor leave older data on top.
+    """
 
     def __init__(self, patient: Patient, staff: StaffUser) -> None:
         self.patient = patient
         self.staff = staff
         self.problem = ''  # the last refusal, kept on screen until the next action
+        self.status = portal_access.PortalStatus(active=False)
+        self.messages: list[OutboxMessage] = []
+        self._loading = asyncio.Lock()
 
     @property
     def time_zone(self) -> str:
@@ -56,13 +66,22 @@ class PatientProfile:
             ui.link('Patients', '/staff')
             ui.icon('chevron_right')
             ui.label(self.patient.full_name)
-        await self.content()
+        self.status = await portal_access.portal_status(self.patient.id)
+        self.messages = await outbox.messages_for_patient(self.patient.id)
+        self.content()
+        self.dialogs = ui.element()  # outside the refreshable parts, so a refresh never closes an open dialog
+        unsubscribe = events.subscribe(self.patient.id, self.on_change)
+        ui.context.client.on_delete(unsubscribe)  # deleted = gone for good (a brief reconnect keeps following)
+
+    async def on_change(self, event: events.Event) -> None:
+        if event.topic == events.MESSAGES:
+            await self.refresh_messages()
+        elif event.topic == events.PORTAL:
+            await self.refresh()
 
     @ui.refreshable_method
-    async def content(self) -> None:
-        status = await portal_access.portal_status(self.patient.id)
-        messages = await outbox.messages_for_patient(self.patient.id)
-        patient = self.patient
+    def content(self) -> None:
+        status, patient = self.status, self.patient
         with ui.row().classes('w-full items-center justify-between no-wrap'):
             with ui.column().classes('gap-0'):
                 ui.label(f'{patient.last_name}, {patient.first_name}').classes('text-h5')
@@ -83,7 +102,7 @@ class PatientProfile:
         with ui.row().classes('w-full items-stretch gap-4'):
             self.demographics(status.active)
             self.portal_panel(status)
-        self.messages_panel(messages)
+        self.messages_panel()
         activation_help(expanded=not status.active)
 
     # -- sections ---------------------------------------------------------------------------
@@ -157,7 +176,9 @@ class PatientProfile:
                         ui.label(label).classes('text-grey-7')
                         ui.label(value)
 
-    def messages_panel(self, messages: list[OutboxMessage]) -> None:
+    @ui.refreshable_method
+    def messages_panel(self) -> None:
+        messages = self.messages
         with ui.card().classes('w-full q-pa-md').props('flat bordered').mark('messages'):
             with ui.row().classes('w-full items-center justify-between'):
                 ui.label('Messages sent to this patient').classes('text-subtitle1 text-weight-medium')
@@ -206,8 +227,16 @@ class PatientProfile:
     # -- actions ------------------------------------------------------------------------------
 
     async def refresh(self) -> None:
-        self.patient = await get_patient(self.patient.id)
-        await self.content.refresh()
+        async with self._loading:
+            self.patient = await get_patient(self.patient.id)
+            self.status = await portal_access.portal_status(self.patient.id)
+            self.messages = await outbox.messages_for_patient(self.patient.id)
+            await self.content.refresh()
+
+    async def refresh_messages(self) -> None:
+        async with self._loading:
+            self.messages = await outbox.messages_for_patient(self.patient.id)
+            await self.messages_panel.refresh()
 
     async def _run(self, action: str, success: str) -> bool:
         """Shared shape of the menu actions: run, show the refusal or the success, refresh the panel."""
@@ -230,7 +259,7 @@ class PatientProfile:
         await self._run('enable', f'The patient portal is now active for {self.patient.full_name}.')
 
     async def disable(self) -> None:
-        with ui.dialog() as dialog, ui.card().classes('q-pa-md').style('max-width: 480px'):
+        with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md').style('max-width: 480px'):
             ui.label('Disable the patient portal?').classes('text-h6')
             ui.label(
                 f'{self.patient.full_name} will no longer be able to log in. Login links already sent stop working '
@@ -276,7 +305,7 @@ class PatientProfile:
         except InvalidPhone as error:
             phone, phone_problem = '', str(error)
         active = (await portal_access.portal_status(self.patient.id)).active
-        with ui.dialog() as dialog, ui.card().classes('q-pa-md').style('max-width: 560px'):
+        with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md').style('max-width: 560px'):
             ui.label('Notify by text').classes('text-h6')
             ui.label(f'To {self.patient.full_name}, {self.patient.phone or "no phone on file"}').classes('text-grey-8')
             ui.label(text).classes('bg-grey-2 rounded-borders q-pa-sm').style('white-space: pre-wrap').mark(
@@ -321,6 +350,8 @@ class PatientProfile:
         async def save(data: PatientInput) -> None:
             await update_patient(self.patient.id, data, staff_actor(self.staff))
 
-        if await patient_dialog('Edit demographics', save, patient=self.patient, email_locked=active):
+        with self.dialogs:
+            saved = await patient_dialog('Edit demographics', save, patient=self.patient, email_locked=active)
+        if saved:
             ui.notify('Patient details saved.', type='positive')
             await self.refresh()
