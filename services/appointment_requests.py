@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from tortoise.transactions import in_transaction
+
 from models.appointment import AppointmentRequest
 from services import audit, events
 from services.errors import DomainError
@@ -64,10 +66,15 @@ async def request_appointment(
     reason, preferred = _validated(reason, preferences)
     if await AppointmentRequest.filter(patient_id=patient_id, status='pending').count() >= MAX_PENDING:
         raise TooManyPendingRequests()
-    request = await AppointmentRequest.create(patient_id=patient_id, reason=reason, preferred_times=preferred)
-    await audit.record(
-        'appointment.requested', actor, patient_id=patient_id, object_type='appointment_request', object_id=request.id
-    )
+    async with in_transaction():  # the request and its audit row are written together or not at all
+        request = await AppointmentRequest.create(patient_id=patient_id, reason=reason, preferred_times=preferred)
+        await audit.record(
+            'appointment.requested',
+            actor,
+            patient_id=patient_id,
+            object_type='appointment_request',
+            object_id=request.id,
+        )
     await events.publish(patient_id, events.APPOINTMENTS)
     return request
 

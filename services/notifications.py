@@ -4,6 +4,8 @@ Both are delivered at once (not in the background) so the staff member sees, on 
 the mail server or SMS channel accepted the message while the patient is still at the desk.
 """
 
+from tortoise.transactions import in_transaction
+
 from models.outbox import OutboxMessage
 from models.patient import Patient
 from models.portal_account import PortalAccount
@@ -67,15 +69,16 @@ async def send_text_invitation(patient_id: int, actor: audit.Actor) -> OutboxMes
     if not await PortalAccount.exists(patient_id=patient.id, active_email__not_isnull=True):
         raise TextNeedsActivePortal()
     to = textable_phone(patient.phone)
-    message = await outbox.enqueue_text(
-        to=to, body=text_invitation(patient.practice), purpose='text_invitation', patient=patient
-    )
-    await audit.record(
-        'portal.text_sent',
-        actor,
-        patient_id=patient.id,
-        object_type='outbox_message',
-        object_id=message.id,
-        detail={'message_id': message.id, 'to': f'***{to[-4:]}'},
-    )
+    async with in_transaction():  # no text leaves the outbox without its audit row
+        message = await outbox.enqueue_text(
+            to=to, body=text_invitation(patient.practice), purpose='text_invitation', patient=patient
+        )
+        await audit.record(
+            'portal.text_sent',
+            actor,
+            patient_id=patient.id,
+            object_type='outbox_message',
+            object_id=message.id,
+            detail={'message_id': message.id, 'to': f'***{to[-4:]}'},
+        )
     return await outbox.deliver(message.id) or await OutboxMessage.get(id=message.id)

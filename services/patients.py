@@ -14,6 +14,7 @@ from datetime import date
 
 import phonenumbers
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from models.patient import Patient
 from models.portal_account import PortalAccount
@@ -317,8 +318,9 @@ async def create_patient(data: PatientInput, actor: audit.Actor, practice: Pract
         raise PatientInvalid('Set up the practice before adding patients.')
     patient = Patient(practice=practice)
     _apply(patient, data, new=True)
-    await save_patient(patient)
-    await audit.record('patient.created', actor, patient_id=patient.id, object_type='patient', object_id=patient.id)
+    async with in_transaction():  # a staff edit and its audit row are written together or not at all
+        await save_patient(patient)
+        await audit.record('patient.created', actor, patient_id=patient.id, object_type='patient', object_id=patient.id)
     return patient
 
 
@@ -330,13 +332,14 @@ async def update_patient(patient_id: int, data: PatientInput, actor: audit.Actor
         await ensure_email_change_allowed(patient.id, patient.email)
     if not changed:
         return patient
-    await save_patient(patient)
-    await audit.record(
-        'patient.updated',
-        actor,
-        patient_id=patient.id,
-        object_type='patient',
-        object_id=patient.id,
-        detail={'fields': changed},
-    )
+    async with in_transaction():
+        await save_patient(patient)
+        await audit.record(
+            'patient.updated',
+            actor,
+            patient_id=patient.id,
+            object_type='patient',
+            object_id=patient.id,
+            detail={'fields': changed},
+        )
     return patient
