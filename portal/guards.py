@@ -43,8 +43,8 @@ def client_address() -> str:
 
 
 def patient_actor(account: PortalAccount) -> audit.Actor:
-    return audit.Actor('patient', account.id, 'patient', client_address())
+    return audit.Actor.patient(account.id, client_address())
 
 
 def staff_actor(staff: StaffUser) -> audit.Actor:
-    return audit.Actor('staff', staff.id, staff.name, client_address())
+    return audit.Actor.staff(staff, client_address())

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.audit import AuditEvent
+from models.staff import StaffUser
 
 
 @dataclass(frozen=True)
@@ -12,6 +13,15 @@ class Actor:
     id: int | None = None
     label: str = ''
     client_address: str = ''
+
+    @classmethod
+    def staff(cls, staff: StaffUser, client_address: str = '') -> 'Actor':
+        return cls('staff', staff.id, staff.name, client_address)
+
+    @classmethod
+    def patient(cls, account_id: int, client_address: str = '') -> 'Actor':
+        """Patients are named by portal account id only: the audit row needs no copy of their name."""
+        return cls('patient', account_id, 'patient', client_address)
 
 
 SYSTEM = Actor(type='system', label='system')

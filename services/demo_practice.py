@@ -198,7 +198,7 @@ async def _seed(base_url: str) -> None:
     ]
     admin = await create_staff(DEMO_ADMIN_EMAIL, DEMO_ADMIN_NAME, DEMO_PASSWORD, 'admin')
     await create_staff(DEMO_STAFF_EMAIL, DEMO_STAFF_NAME, DEMO_PASSWORD, 'staff')
-    actor = audit.Actor('staff', admin.id, admin.name)
+    actor = audit.Actor.staff(admin)
 
     patients: list[Patient] = []
     for number, row in enumerate(PATIENTS, start=1):

@@ -117,7 +117,7 @@ async def request_login_link(email: str, client_address: str) -> None:
     if account is None:
         log.info('login link requested for %s: no active account', mask_email(email))
         return
-    actor = audit.Actor('patient', account.id, 'patient', client_address)
+    actor = audit.Actor.patient(account.id, client_address)
     issued = await issue_link(account, actor, purpose='login_link')
     outbox.deliver_soon(issued.message_id)
 
@@ -270,7 +270,7 @@ async def _consume(row: LoginToken, client_address: str, *, method: str) -> tupl
     await account.save(update_fields=['last_login_at'])
     await audit.record(
         'portal.login',
-        audit.Actor('patient', account.id, 'patient', client_address),
+        audit.Actor.patient(account.id, client_address),
         patient_id=account.patient_id,
         object_type='login_token',
         object_id=row.id,

@@ -84,7 +84,7 @@ async def authenticate(email: str, password: str, client_address: str = '') -> S
         await asyncio.to_thread(_verify, _DUMMY_HASH, password + 'x')
         raise SignInFailed()
     _refuse_if_locked(staff, _now())
-    actor = audit.Actor('staff', staff.id, staff.name, client_address)
+    actor = audit.Actor.staff(staff, client_address)
     if not await asyncio.to_thread(_verify, staff.password_hash, password):
         await _count_failure(staff, actor)
     now = _now()
@@ -114,7 +114,3 @@ async def _count_failure(staff: StaffUser, actor: audit.Actor) -> NoReturn:
     if locked:
         raise AccountLocked(int(LOCK_FOR.total_seconds() // 60))
     raise SignInFailed()
-
-
-def staff_actor(staff: StaffUser, client_address: str = '') -> audit.Actor:
-    return audit.Actor('staff', staff.id, staff.name, client_address)

@@ -36,7 +36,7 @@ async def rx_pdf_download(rx_id: int, request: Request) -> Response:
     except NotFound as error:
         return Response(str(error), status_code=404, media_type='text/plain')
     content = rx_pdf.render(document)
-    actor = audit.Actor('patient', account.id, 'patient', request.client.host if request.client else '')
+    actor = audit.Actor.patient(account.id, request.client.host if request.client else '')
     await prescriptions.record_release(document, 'rx.downloaded', actor)
     return Response(
         content,
