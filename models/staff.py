@@ -15,3 +15,8 @@ class StaffUser(Model):
     locked_until = fields.DatetimeField(null=True)
     last_login_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Independent of role: the account allowed to sign this provider's prescriptions.
+    provider = fields.OneToOneField(
+        'models.Provider', related_name='staff_account', null=True, on_delete=fields.SET_NULL
+    )
+    is_demo = fields.BooleanField(default=False)  # seeded by --demo; a real install refuses to start with one
