@@ -18,7 +18,7 @@ from tortoise.contrib.fastapi import RegisterTortoise
 from portal.config import Settings, use_settings
 from portal.db import apply_migrations, tortoise_config
 from portal.devmail import DevMailbox
-from services import events, magic_link, outbox, sessions, throttle
+from services import events, magic_link, outbox, reminders, sessions, throttle
 
 log = logging.getLogger('portal')
 
@@ -159,3 +159,7 @@ async def _retry_outbox_forever() -> None:
             await outbox.retry_due()
         except Exception:  # a bad row or a database hiccup must not stop retries for good
             log.exception('outbox retry pass failed')
+        try:
+            await reminders.send_due()  # claimed atomically: two instances never queue the same reminder
+        except Exception:
+            log.exception('appointment reminder pass failed')

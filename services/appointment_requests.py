@@ -1,12 +1,17 @@
 """Patients ask for a visit; staff turn the request into an appointment or decline it."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models.appointment import AppointmentRequest
-from services import audit, events
-from services.errors import DomainError
+from models.appointment import Appointment, AppointmentRequest, RequestStatus, VisitType
+from models.patient import Patient
+from models.practice import Location
+from services import appointment_mail, appointments, audit, events, outbox
+from services.appointments import RequestAlreadyHandled, Slot
+from services.errors import DomainError, NotFound
 
 DAYS = ('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat')
 TIMES = ('Morning', 'Afternoon', 'Evening')
@@ -14,10 +19,18 @@ REASON_MAX = 300
 PREFERENCES_MAX = 300
 NOTE_MAX = 200
 MAX_PENDING = 3
+REPLY_MAX = 1000
 
 
 class InvalidAppointmentRequest(DomainError):
     """What is wrong with the form, in words the patient can act on."""
+
+
+class DuplicateRequest(DomainError):
+    def __init__(self) -> None:
+        super().__init__(
+            'You already sent this request and it is still waiting. The practice will contact you about it.'
+        )
 
 
 class TooManyPendingRequests(DomainError):
@@ -60,25 +73,183 @@ def _validated(reason: str, preferences: Preferences) -> tuple[str, str]:
 
 
 async def request_appointment(
-    patient_id: int, reason: str, preferences: Preferences, actor: audit.Actor
+    patient_id: int,
+    reason: str,
+    preferences: Preferences,
+    actor: audit.Actor,
+    *,
+    visit_type: VisitType | str = VisitType.OTHER,
+    location_id: int | None = None,
 ) -> AppointmentRequest:
-    """Create a pending request for staff to handle; a patient cannot flood the front desk."""
+    """Create a pending request for staff to handle; a patient cannot flood the front desk.
+
+    The request takes a free pending slot (1..3); the unique (patient, pending_slot) constraint makes the
+    database refuse a fourth, even when several arrive at the same moment."""
     reason, preferred = _validated(reason, preferences)
-    if await AppointmentRequest.filter(patient_id=patient_id, status='pending').count() >= MAX_PENDING:
-        raise TooManyPendingRequests()
-    async with in_transaction():  # the request and its audit row are written together or not at all
-        request = await AppointmentRequest.create(patient_id=patient_id, reason=reason, preferred_times=preferred)
-        await audit.record(
-            'appointment.requested',
-            actor,
-            patient_id=patient_id,
-            object_type='appointment_request',
-            object_id=request.id,
-        )
-    await events.publish(patient_id, events.APPOINTMENTS)
-    return request
+    if visit_type not in set(VisitType):
+        raise InvalidAppointmentRequest('Please choose a visit type from the list.')
+    patient = await Patient.get(id=patient_id)
+    if location_id is not None and not await Location.exists(
+        id=location_id, practice_id=patient.practice_id, is_active=True
+    ):
+        raise InvalidAppointmentRequest('Please choose a location from the list.')
+    pending = await AppointmentRequest.filter(patient_id=patient_id, status=RequestStatus.PENDING).values_list(
+        'reason', 'visit_type', 'pending_slot'
+    )
+    if any(r.casefold() == reason.casefold() and v == visit_type for r, v, _ in pending):
+        raise DuplicateRequest()
+    taken = {slot for _, _, slot in pending}
+    for slot in [s for s in range(1, MAX_PENDING + 1) if s not in taken] + [
+        s for s in range(1, MAX_PENDING + 1) if s in taken
+    ]:
+        try:
+            async with in_transaction():  # the request and its audit row are written together or not at all
+                request = await AppointmentRequest.create(
+                    patient_id=patient_id,
+                    reason=reason,
+                    preferred_times=preferred,
+                    visit_type=VisitType(visit_type),
+                    location_id=location_id,
+                    pending_slot=slot,
+                )
+                await audit.record(
+                    'appointment.requested',
+                    actor,
+                    patient_id=patient_id,
+                    object_type='appointment_request',
+                    object_id=request.id,
+                )
+        except IntegrityError:
+            continue  # that slot was taken meanwhile (by a simultaneous submission): try the next one
+        await events.publish(patient_id, events.APPOINTMENTS)
+        return request
+    raise TooManyPendingRequests()
+
+
+async def can_request(patient_id: int) -> bool:
+    """Whether the form is worth showing: fewer than three requests are waiting."""
+    return await AppointmentRequest.filter(patient_id=patient_id, status=RequestStatus.PENDING).count() < MAX_PENDING
 
 
 async def pending_for(patient_id: int) -> list[AppointmentRequest]:
     """The patient's requests still waiting for the practice, newest first."""
-    return await AppointmentRequest.filter(patient_id=patient_id, status='pending').order_by('-created_at', '-id')
+    return await AppointmentRequest.filter(patient_id=patient_id, status=RequestStatus.PENDING).order_by(
+        '-created_at', '-id'
+    )
+
+
+async def history_for(patient_id: int, limit: int = 30) -> list[AppointmentRequest]:
+    """Every request of the patient with what became of it (and the appointment it became), newest first."""
+    return (
+        await AppointmentRequest.filter(patient_id=patient_id)
+        .select_related('appointment', 'location')
+        .order_by('-created_at', '-id')
+        .limit(limit)
+    )
+
+
+async def withdraw(patient_id: int, request_id: int, actor: audit.Actor) -> None:
+    """The patient takes back a pending request; another patient's id answers like a missing one."""
+    async with in_transaction():
+        done = await AppointmentRequest.filter(
+            id=request_id, patient_id=patient_id, status=RequestStatus.PENDING
+        ).update(status=RequestStatus.WITHDRAWN, pending_slot=None, handled_at=datetime.now(UTC))
+        if not done:
+            if await AppointmentRequest.exists(id=request_id, patient_id=patient_id):
+                raise RequestAlreadyHandled()
+            raise NotFound('request')
+        await audit.record(
+            'appointment_request.withdrawn',
+            actor,
+            patient_id=patient_id,
+            object_type='appointment_request',
+            object_id=request_id,
+        )
+    await events.publish(patient_id, events.APPOINTMENTS)
+
+
+# --- the console ---------------------------------------------------------------------------------
+
+
+async def open_requests(practice_id: int, location_id: int | None = None) -> list[AppointmentRequest]:
+    """The inbox: pending requests, oldest first, with the patient and the preferred location."""
+    query = AppointmentRequest.filter(status=RequestStatus.PENDING, patient__practice_id=practice_id)
+    if location_id is not None:
+        query = query.filter(location_id=location_id)
+    return await query.select_related('patient', 'location').order_by('created_at', 'id')
+
+
+async def open_count() -> int:
+    """For the console header: how many requests wait for an answer."""
+    return await AppointmentRequest.filter(status=RequestStatus.PENDING).count()
+
+
+async def get_request(request_id: int) -> AppointmentRequest:
+    request = await AppointmentRequest.filter(id=request_id).select_related('patient__practice', 'location').first()
+    if request is None:
+        raise NotFound('request')
+    return request
+
+
+async def schedule(request_id: int, slot: Slot, actor: audit.Actor, *, confirm_overlap: bool = False) -> Appointment:
+    """Turn a pending request into a booked appointment; the patient gets an email and sees it change."""
+    request = await get_request(request_id)
+    if request.status != RequestStatus.PENDING:
+        raise RequestAlreadyHandled()
+    return await appointments.book(
+        request.patient_id, slot, actor, confirm_overlap=confirm_overlap, request_id=request.id
+    )
+
+
+async def decline(request_id: int, reply: str, actor: audit.Actor) -> AppointmentRequest:
+    """Answer a request without booking it; the reply is what the patient reads (by email and in the tab)."""
+    reply = (reply or '').strip()
+    if not reply:
+        raise InvalidAppointmentRequest('Please write a reply for the patient: it is what they will read.')
+    if len(reply) > REPLY_MAX:
+        raise InvalidAppointmentRequest(f'Please keep the reply under {REPLY_MAX} characters.')
+    request = await get_request(request_id)
+    patient = request.patient
+    practice = patient.practice
+    message = None
+    async with in_transaction():
+        done = await AppointmentRequest.filter(id=request.id, status=RequestStatus.PENDING).update(
+            status=RequestStatus.DECLINED,
+            pending_slot=None,
+            reply=reply,
+            handled_at=datetime.now(UTC),
+            handled_by_id=actor.id if actor.type == 'staff' else None,
+        )
+        if not done:
+            raise RequestAlreadyHandled()
+        await audit.record(
+            'appointment_request.declined',
+            actor,
+            patient_id=patient.id,
+            object_type='appointment_request',
+            object_id=request.id,
+        )
+        if patient.email:
+            subject, body = appointment_mail.declined(
+                patient.first_name, request.reason, reply, appointments.sender_of(practice)
+            )
+            message = await outbox.enqueue_email(
+                to=patient.email, subject=subject, body=body, purpose='appointment', patient=patient
+            )
+    await events.publish(patient.id, events.APPOINTMENTS)
+    if message is not None:
+        await events.publish(patient.id, events.MESSAGES)
+        outbox.deliver_soon(message.id)
+    await request.refresh_from_db()
+    return request
+
+
+def suggested_slot(request: AppointmentRequest) -> dict[str, object]:
+    """What the scheduling form starts from: the patient's visit type and location, and a duration."""
+    visit_type = VisitType(request.visit_type)
+    return {
+        'visit_type': visit_type,
+        'location_id': request.location_id,
+        'duration_minutes': appointments.DEFAULT_DURATIONS[visit_type],
+        'preferred_times': request.preferred_times,
+    }

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
-from models.appointment import Appointment, AppointmentRequest
+from models.appointment import Appointment, AppointmentRequest, VisitType
 from models.billing import Invoice, InvoiceLine, Payment
 from models.patient import Patient
 from models.practice import Location, Practice, Provider
@@ -120,6 +120,11 @@ CONTACT_LENSES = (
 )
 SHORT_CL_EXPIRY_REASON = 'Corneal neovascularisation under monitoring: lens wear re-evaluated after 6 months.'
 VISIT_REASONS = ('Comprehensive eye exam', 'Contact lens follow-up', 'Glasses fitting', 'Dry eye evaluation')
+DEMO_VISIT_TYPES = {
+    'Comprehensive eye exam': VisitType.EYE_EXAM,
+    'Contact lens follow-up': VisitType.FOLLOW_UP,
+    'Glasses fitting': VisitType.GLASSES_PROBLEM,
+}
 PRICES = {
     'Comprehensive eye exam': 15000,
     'Contact lens fitting': 9500,
@@ -296,11 +301,16 @@ async def _seed(base_url: str) -> None:
         patient=by_name['Chloe Nguyen'],
         reason='Annual exam and contact lens renewal; my current lenses run out next month.',
         preferred_times='Weekday mornings before 10, or Saturday',
+        visit_type=VisitType.CONTACT_LENS_FITTING,
+        location=locations[0],
+        pending_slot=1,
     )
     await AppointmentRequest.create(
         patient=by_name['Daniel Okafor'],
         reason='Follow-up for my daughter Ava after a school vision screening.',
         preferred_times='After 3 pm on weekdays',
+        visit_type=VisitType.FOLLOW_UP,
+        pending_slot=1,
     )
     for row, patient in zip(PATIENTS, patients, strict=True):
         if row.portal:
@@ -376,7 +386,7 @@ def _appointment(
     zone: ZoneInfo,
     *,
     reason: str,
-    status: str = 'scheduled',
+    status: str = 'booked',
 ) -> Appointment:
     """A slot in office hours (8:30 to 16:30 local, on the half hour, weekdays) stored in UTC."""
     while day.weekday() >= 5:
@@ -390,7 +400,9 @@ def _appointment(
         starts_at=starts_at,
         duration_minutes=60 if reason == 'Comprehensive eye exam' else 30,
         reason=reason,
+        visit_type=DEMO_VISIT_TYPES.get(reason, VisitType.OTHER),
         status=status,
+        cancel_reason='Patient called to reschedule' if status == 'cancelled' else '',
     )
 
 

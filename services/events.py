@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 MESSAGES = 'messages'
 PORTAL = 'portal'
 APPOINTMENTS = 'appointments'
+ANY_PATIENT = 0  # subscribe with this id to hear every patient's events (the console's inbox and schedule)
 DEFAULT_CHANNEL = 'portal:events'
 REDIS_TIMEOUT_SECONDS = 1.0  # a publisher waits at most this long for an unreachable Redis
 START_TIMEOUT_SECONDS = 5.0
@@ -89,7 +90,10 @@ class EventBus:
             log.warning('event %s for patient %s not sent to other instances: %s', topic, patient_id, error)
 
     def _deliver(self, event: Event) -> None:
-        for handler in list(self._handlers.get(event.patient_id, [])):
+        handlers = self._handlers.get(event.patient_id, [])
+        if event.patient_id != ANY_PATIENT:
+            handlers = handlers + self._handlers.get(ANY_PATIENT, [])
+        for handler in list(handlers):
             task = asyncio.create_task(self._call(handler, event))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

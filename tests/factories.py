@@ -131,6 +131,12 @@ async def make_appointment(patient: Patient, *, in_days: int = 14, **fields: obj
 
 
 async def make_appointment_request(patient: Patient, **fields: object) -> AppointmentRequest:
+    """A pending request in the next free pending slot (the database allows three per patient)."""
+    if fields.get('status', 'pending') == 'pending' and 'pending_slot' not in fields:
+        taken = await AppointmentRequest.filter(patient=patient, status='pending').values_list(
+            'pending_slot', flat=True
+        )
+        fields['pending_slot'] = min(set(range(1, 4)) - set(taken))
     defaults = dict(reason='Annual exam', preferred_times='Weekday mornings')
     return await AppointmentRequest.create(patient=patient, **{**defaults, **fields})
 
