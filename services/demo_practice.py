@@ -23,8 +23,11 @@ from models.practice import Location, Practice, Provider
 from models.prescription import Prescription, PrescriptionEye
 from models.staff import StaffUser
 from services import audit
+from services.locations import LocationInput, add_location
 from services.patients import save_patient
 from services.portal_access import enable_portal
+from services.practice_setup import PracticeDetails, save_practice
+from services.providers import ProviderInput, add_provider
 from services.staff_auth import create_staff
 
 DEMO_ADMIN_EMAIL = 'admin@example.com'
@@ -150,60 +153,46 @@ async def _seed(base_url: str) -> None:
     rng = random.Random(SEED)
     zone = ZoneInfo(TIME_ZONE)
     today = datetime.now(zone).date()
-    practice = await Practice.create(
-        name='Lakeside Family Eye Care',
-        phone='(802) 555-0100',
-        address_line1='418 Elm Street',
-        address_line2='Suite 200',
-        city='Burlington',
-        state='VT',
-        postal_code='05401',
-        time_zone=TIME_ZONE,
-        portal_url=base_url,
-    )
-    locations = [
-        await Location.create(
-            practice=practice,
-            name='Burlington (Elm Street)',
-            address='418 Elm Street, Suite 200, Burlington, VT 05401',
-            phone='(802) 555-0100',
-        ),
-        await Location.create(
-            practice=practice,
-            name='South Burlington (Dorset Plaza)',
-            address='150 Dorset Street, South Burlington, VT 05403',
-            phone='(802) 555-0101',
-        ),
-    ]
-    providers = [
-        await Provider.create(
-            practice=practice,
-            name='Priya Raman',
-            credentials='OD',
-            licence_number='OPT-0457',
-            licence_state='VT',
-            npi='1679543210',
-        ),
-        await Provider.create(
-            practice=practice,
-            name='Marcus Bell',
-            credentials='MD',
-            licence_number='MD-042-0011881',
-            licence_state='VT',
-            npi='1548263790',
-        ),
-        await Provider.create(
-            practice=practice,
-            name='Elena Sokolova',
-            credentials='OD, FAAO',
-            licence_number='OPT-0612',
-            licence_state='VT',
-            npi='1932874561',
-        ),
-    ]
     admin = await create_staff(DEMO_ADMIN_EMAIL, DEMO_ADMIN_NAME, DEMO_PASSWORD, 'admin')
     await create_staff(DEMO_STAFF_EMAIL, DEMO_STAFF_NAME, DEMO_PASSWORD, 'staff')
     actor = audit.Actor.staff(admin)
+    # The practice, its offices and providers go through the same services as the setup pages.
+    practice = await save_practice(
+        PracticeDetails(
+            name='Lakeside Family Eye Care',
+            phone='(802) 555-0100',
+            fax='(802) 555-0199',
+            address_line1='418 Elm Street',
+            address_line2='Suite 200',
+            city='Burlington',
+            state='VT',
+            postal_code='05401',
+            tax_id='03-0412876',
+            time_zone=TIME_ZONE,
+        ),
+        actor,
+    )
+    practice.portal_url = base_url
+    await practice.save(update_fields=['portal_url'])
+    locations = [
+        await add_location(
+            LocationInput(
+                'Burlington (Elm Street)', '418 Elm Street, Suite 200, Burlington, VT 05401', '(802) 555-0100'
+            ),
+            actor,
+        ),
+        await add_location(
+            LocationInput(
+                'South Burlington (Dorset Plaza)', '150 Dorset Street, South Burlington, VT 05403', '(802) 555-0101'
+            ),
+            actor,
+        ),
+    ]
+    providers = [
+        await add_provider(ProviderInput('Priya Raman', 'OD', 'OPT-0457', 'VT', '1679543219'), actor),
+        await add_provider(ProviderInput('Marcus Bell', 'MD', 'MD-042-0011881', 'VT', '1548263791'), actor),
+        await add_provider(ProviderInput('Elena Sokolova', 'OD, FAAO', 'OPT-0612', 'VT', '1932874567'), actor),
+    ]
 
     patients: list[Patient] = []
     for number, row in enumerate(PATIENTS, start=1):

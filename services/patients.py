@@ -23,6 +23,7 @@ from services import audit
 from services.email_addresses import normalize_email, validated_email
 from services.errors import DomainError, NotFound
 from services.portal_access import ensure_email_change_allowed
+from services.setup_status import require_setup
 
 DEFAULT_REGION = 'US'
 ISO_DATE = re.compile(r'^(\d{4})-(\d{1,2})-(\d{1,2})$')
@@ -313,9 +314,9 @@ async def get_patient(patient_id: int) -> Patient:
 
 
 async def create_patient(data: PatientInput, actor: audit.Actor, practice: Practice | None = None) -> Patient:
-    practice = practice or await Practice.first()
-    if practice is None:
-        raise PatientInvalid('Set up the practice before adding patients.')
+    """A new patient, once the practice is set up (SetupIncomplete says what is missing, before any typing
+    is checked: the page asks first, so nobody fills in a form that cannot be saved)."""
+    practice = practice or await require_setup()
     patient = Patient(practice=practice)
     _apply(patient, data, new=True)
     async with in_transaction():  # a staff edit and its audit row are written together or not at all

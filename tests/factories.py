@@ -32,6 +32,14 @@ async def make_practice(**fields: object) -> Practice:
     return await Practice.create(**{**defaults, **fields})
 
 
+async def make_ready_practice(**fields: object) -> Practice:
+    """A practice whose setup is complete: details, one location and one provider."""
+    practice = await make_practice(**fields)
+    await make_location(practice)
+    await make_provider(practice)
+    return practice
+
+
 async def make_provider(practice: Practice, **fields: object) -> Provider:
     defaults = dict(name='Dana Whitfield', credentials='OD', licence_number='ME-OD-4471', licence_state='ME')
     return await Provider.create(practice=practice, **{**defaults, **fields})

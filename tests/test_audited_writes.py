@@ -16,7 +16,7 @@ class AuditDown(Exception):
 
 
 async def test_a_new_patient_is_not_kept_without_its_audit_row(db, monkeypatch):
-    await factories.make_practice()
+    await factories.make_ready_practice()
     monkeypatch.setattr(audit, 'record', _failing)
     with pytest.raises(AuditDown):
         await patients.create_patient(patients.PatientInput('Ada', 'Lovelace', '1985-12-10'), STAFF)

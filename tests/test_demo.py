@@ -21,6 +21,8 @@ from services.demo_practice import (
     seed_demo_practice,
 )
 from services.email_addresses import is_valid_email
+from services.providers import npi_check_digit_ok
+from services.setup_status import setup_status
 from tests import factories
 from tests.mail import SmtpServer, link_in
 
@@ -59,6 +61,14 @@ async def test_empty_database_gets_a_practice_with_locations_providers_and_staff
     assert 2 <= len(providers) <= 3
     assert all(p.credentials and p.licence_number and p.licence_state for p in providers)
     assert 20 <= await Patient.all().count() <= 30
+
+
+async def test_the_demo_practice_is_set_up_through_the_setup_services(db):
+    await seed_demo_practice(BASE_URL)
+    assert (await setup_status()).complete
+    assert all(npi_check_digit_ok(p.npi) for p in await Provider.all())
+    assert await AuditEvent.filter(action='practice.created').count() == 1
+    assert await AuditEvent.filter(action='provider.added').count() == await Provider.all().count()
 
 
 async def test_demo_admin_signs_in_with_the_printed_password(db):

@@ -95,7 +95,7 @@ async def test_search_returns_at_most_the_limit(db):
 
 
 async def test_new_patient_is_validated_and_audited(db):
-    await factories.make_practice()
+    await factories.make_ready_practice()
     with pytest.raises(DomainError, match='first name'):
         await create_patient(PatientInput('', 'Rivera', '1985-04-12'), STAFF)
     with pytest.raises(DomainError, match='not a date'):

@@ -101,7 +101,7 @@ async def test_staff_find_a_patient_by_name_email_phone_or_birth_date(user: User
 
 
 async def test_staff_add_a_new_patient_with_validation(user: User):
-    await factories.make_practice()
+    await factories.make_ready_practice()
     await staff_sign_in(user)
     await user.open('/staff')
     user.find('New patient').click()
