@@ -10,11 +10,11 @@ import re
 
 from nicegui import APIRouter, ui
 
+from pages.access import current_staff
 from pages.theme import apply_theme
 from portal import app as portal_app
 from portal.config import get_settings
 from portal.devmail import DevMailbox, MailboxMessage
-from portal.guards import require_staff
 
 router = APIRouter()
 URL = re.compile(r'https?://[^\s<>"\']+[^\s<>"\'.,;:!?)\]]')
@@ -72,7 +72,7 @@ async def dev_mailbox_page() -> None:
     if mailbox is None:  # the router is only included with a dev mailbox; this keeps the page honest
         ui.label('There is no dev mailbox: this portal sends mail through a real SMTP server.')
         return
-    if not get_settings().demo and await require_staff() is None:
+    if not get_settings().demo and await current_staff() is None:
         _staff_only_notice()
         return
     ui.query('body').classes('bg-grey-1')

@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
@@ -15,6 +16,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 from tortoise.contrib.fastapi import RegisterTortoise
 
+from pages.access import PATIENT_SESSION_KEY, STAFF_SESSION_KEY
 from portal.config import Settings, use_settings
 from portal.db import apply_migrations, tortoise_config
 from portal.devmail import DevMailbox
@@ -23,9 +25,12 @@ from services import events, magic_link, outbox, reminders, sessions, throttle
 log = logging.getLogger('portal')
 
 OUTBOX_RETRY_SECONDS = 30
+# Default deny: every path needs a session of its tree except these (each also covers what is below it).
+# A new public route joins one of these lists explicitly; anything else, added later, is guarded.
 PUBLIC_PATIENT_PATHS = ('/login', '/help', '/logout')
-STAFF_PUBLIC_PATHS = ('/staff/login', '/staff/logout')
-PATIENT_GUARDED = re.compile(r'^/(prescriptions|appointments|billing|rx)(/|$)|^/$')
+PUBLIC_STAFF_PATHS = ('/staff/login', '/staff/logout', '/staff/set-password')
+FRAMEWORK_PATHS = ('/_nicegui', '/_nicegui_ws', '/favicon.ico')  # NiceGUI's scripts, styles and websocket
+DEV_MAILBOX_PATH = '/dev/mailbox'  # public only in demo mode (its links belong to demo patients)
 TOKEN_IN_PATH = re.compile(r'(/login/link/)[^\s?"]+')
 
 dev_mailbox: DevMailbox | None = None
@@ -33,18 +38,39 @@ dev_mailbox: DevMailbox | None = None
 _NICEGUI_LIFESPAN = app.router.lifespan_context
 
 
-class GuardMiddleware(BaseHTTPMiddleware):
-    """First line of defence: anonymous visitors never reach a guarded page or download.
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == prefix or path.startswith(prefix + '/') for prefix in prefixes)
 
-    Pages check the session again (and properly, against the database) through `portal.guards`.
+
+def is_public(path: str, *, demo: bool) -> bool:
+    """Whether an anonymous visitor may reach `path` (the allow-list; everything else is guarded)."""
+    if _under(path, FRAMEWORK_PATHS):
+        return True
+    if path == '/staff' or path.startswith('/staff/'):
+        return _under(path, PUBLIC_STAFF_PATHS)
+    return _under(path, PUBLIC_PATIENT_PATHS) or (demo and _under(path, (DEV_MAILBOX_PATH,)))
+
+
+class GuardMiddleware(BaseHTTPMiddleware):
+    """First line of defence, deny by default: anonymous visitors reach only the public list.
+
+    Staff paths (and the dev mailbox outside demo mode) need a staff session; every other path a patient
+    session. Pages check the session again, against the database, through their decorators
+    (`pages.patient.page`, `pages.staff.page`) when they load and before every event.
     """
+
+    def __init__(self, app_: Any, demo: bool) -> None:
+        super().__init__(app_)
+        self.demo = demo
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         path = request.url.path
-        if path.startswith('/staff') and not path.startswith(STAFF_PUBLIC_PATHS):
-            if not app.storage.user.get('staff_session'):
-                return RedirectResponse(f'/staff/login?next={path}', status_code=303)
-        elif PATIENT_GUARDED.match(path) and not app.storage.user.get('portal_session'):
+        if is_public(path, demo=self.demo):
+            return await call_next(request)
+        if path == '/staff' or path.startswith(('/staff/', DEV_MAILBOX_PATH)):
+            if not app.storage.user.get(STAFF_SESSION_KEY):
+                return RedirectResponse(f'/staff/login?next={quote(path)}', status_code=303)
+        elif not app.storage.user.get(PATIENT_SESSION_KEY):
             return RedirectResponse('/login', status_code=303)
         return await call_next(request)
 
@@ -127,7 +153,7 @@ def create_app(settings: Settings) -> None:
             await shutdown()
 
     app.router.lifespan_context = lifespan
-    app.add_middleware(GuardMiddleware)
+    app.add_middleware(GuardMiddleware, demo=settings.demo)
 
     from pages import patient, staff
 

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 MESSAGES = 'messages'
 PORTAL = 'portal'
 APPOINTMENTS = 'appointments'
+SESSION = 'session'  # a session ended or an account was switched off: open pages re-check and may leave
 ANY_PATIENT = 0  # subscribe with this id to hear every patient's events (the console's inbox and schedule)
 DEFAULT_CHANNEL = 'portal:events'
 REDIS_TIMEOUT_SECONDS = 1.0  # a publisher waits at most this long for an unreachable Redis
@@ -33,8 +34,15 @@ START_TIMEOUT_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Event:
-    patient_id: int
+    """About one patient (the usual case) or, with `staff_id`, about one staff account."""
+
+    patient_id: int | None
     topic: str
+    staff_id: int | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return ('staff', self.staff_id) if self.staff_id is not None else ('patient', self.patient_id or 0)
 
 
 Handler = Callable[[Event], Awaitable[None]]
@@ -42,12 +50,12 @@ Unsubscribe = Callable[[], None]
 
 
 class EventBus:
-    """Subscribers by patient, in this process; optionally bridged to other instances through Redis."""
+    """Subscribers by patient (or staff account), in this process; optionally bridged through Redis."""
 
     def __init__(self, redis_url: str | None = None, channel: str = DEFAULT_CHANNEL) -> None:
         self.channel = channel
         self.origin = uuid.uuid4().hex  # our own events come back from Redis: skip them, they were delivered
-        self._handlers: dict[int, list[Handler]] = {}
+        self._handlers: dict[tuple[str, int], list[Handler]] = {}
         self._tasks: set[asyncio.Task] = set()
         self._listener: asyncio.Task | None = None
         self._listening = asyncio.Event()
@@ -62,37 +70,52 @@ class EventBus:
 
     def subscribe(self, patient_id: int, handler: Handler) -> Unsubscribe:
         """Call `handler` for every event about this patient until the returned function is called."""
-        self._handlers.setdefault(patient_id, []).append(handler)
+        return self._subscribe(('patient', patient_id), handler)
+
+    def subscribe_staff(self, staff_id: int, handler: Handler) -> Unsubscribe:
+        """Call `handler` for every event about this staff account (deactivated, signed out...)."""
+        return self._subscribe(('staff', staff_id), handler)
+
+    def _subscribe(self, key: tuple[str, int], handler: Handler) -> Unsubscribe:
+        self._handlers.setdefault(key, []).append(handler)
 
         def unsubscribe() -> None:
-            handlers = self._handlers.get(patient_id, [])
+            handlers = self._handlers.get(key, [])
             if handler in handlers:
                 handlers.remove(handler)
             if not handlers:
-                self._handlers.pop(patient_id, None)
+                self._handlers.pop(key, None)
 
         return unsubscribe
 
     def subscriber_count(self, patient_id: int | None = None) -> int:
         if patient_id is not None:
-            return len(self._handlers.get(patient_id, []))
+            return len(self._handlers.get(('patient', patient_id), []))
         return sum(len(handlers) for handlers in self._handlers.values())
 
     async def publish(self, patient_id: int, topic: str) -> None:
         """Tell this process's subscribers at once, then the other instances. Never raises for Redis."""
-        self._deliver(Event(patient_id, topic))
+        await self._publish(Event(patient_id, topic))
+
+    async def publish_staff(self, staff_id: int, topic: str) -> None:
+        await self._publish(Event(None, topic, staff_id))
+
+    async def _publish(self, event: Event) -> None:
+        self._deliver(event)
         if self._redis is None:
             return
-        payload = json.dumps({'origin': self.origin, 'patient_id': patient_id, 'topic': topic})
+        payload = json.dumps(
+            {'origin': self.origin, 'patient_id': event.patient_id, 'staff_id': event.staff_id, 'topic': event.topic}
+        )
         try:
             await self._redis.publish(self.channel, payload)
         except (RedisError, OSError) as error:
-            log.warning('event %s for patient %s not sent to other instances: %s', topic, patient_id, error)
+            log.warning('event %s for %s %s not sent to other instances: %s', event.topic, *event.key, error)
 
     def _deliver(self, event: Event) -> None:
-        handlers = self._handlers.get(event.patient_id, [])
-        if event.patient_id != ANY_PATIENT:
-            handlers = handlers + self._handlers.get(ANY_PATIENT, [])
+        handlers = self._handlers.get(event.key, [])
+        if event.staff_id is None and event.patient_id != ANY_PATIENT:
+            handlers = handlers + self._handlers.get(('patient', ANY_PATIENT), [])
         for handler in list(handlers):
             task = asyncio.create_task(self._call(handler, event))
             self._tasks.add(task)
@@ -142,7 +165,13 @@ class EventBus:
     def _receive(self, data: bytes) -> None:
         try:
             fields = json.loads(data)
-            event = Event(int(fields['patient_id']), str(fields['topic']))
+            staff_id = fields.get('staff_id')
+            patient_id = fields.get('patient_id')
+            event = Event(
+                None if patient_id is None else int(patient_id),
+                str(fields['topic']),
+                None if staff_id is None else int(staff_id),
+            )
             origin = fields['origin']
         except (ValueError, KeyError, TypeError):
             log.warning('ignored a malformed event on %s', self.channel)
@@ -182,3 +211,12 @@ async def publish(patient_id: int, topic: str) -> None:
 
 def subscribe(patient_id: int, handler: Handler) -> Unsubscribe:
     return _bus.subscribe(patient_id, handler)
+
+
+async def publish_staff(staff_id: int, topic: str) -> None:
+    """After commit: this staff account changed (deactivated, signed out): its open pages re-check."""
+    await _bus.publish_staff(staff_id, topic)
+
+
+def subscribe_staff(staff_id: int, handler: Handler) -> Unsubscribe:
+    return _bus.subscribe_staff(staff_id, handler)

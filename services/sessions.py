@@ -13,9 +13,26 @@ from typing import TypeVar
 from models.portal_account import PortalAccount
 from models.sessions import PortalSession, SessionBase, StaffSession
 from models.staff import StaffUser
+from services import events
 
 TOUCH_EVERY = timedelta(seconds=30)
 S = TypeVar('S', bound=SessionBase)
+
+# Why a session no longer works: the login page tells the person which of these happened.
+SIGNED_OUT = 'signed_out'
+TIMED_OUT = 'timed_out'
+DISABLED = 'disabled'  # the patient's portal was disabled, or the staff account deactivated
+END_REASONS = (SIGNED_OUT, TIMED_OUT, DISABLED)
+PATIENT_END_MESSAGES = {
+    SIGNED_OUT: 'You have logged out.',
+    TIMED_OUT: 'You were logged out after a period without activity. Log in again to continue.',
+    DISABLED: 'Your patient portal access has been turned off by the practice. Please call the practice.',
+}
+STAFF_END_MESSAGES = {
+    SIGNED_OUT: 'You have signed out.',
+    TIMED_OUT: 'You were signed out after a period without activity. Sign in again to continue.',
+    DISABLED: 'This staff account has been deactivated. Ask an administrator of your practice.',
+}
 
 
 @dataclass(frozen=True)
@@ -67,9 +84,33 @@ async def _resolve(model: type[S], token: str | None, related: str) -> S | None:
     return session
 
 
-async def _revoke(model: type[S], token: str | None) -> None:
-    if token:
-        await model.filter(token_hash=token_hash(token), revoked_at=None).update(revoked_at=_now())
+async def _revoke(model: type[S], token: str | None) -> S | None:
+    """End the session; returns its row (or None when the token was unknown or already ended)."""
+    if not token:
+        return None
+    session = await model.filter(token_hash=token_hash(token), revoked_at=None).first()
+    if session is not None:
+        await model.filter(id=session.id, revoked_at=None).update(revoked_at=_now())
+    return session
+
+
+def _timed_out(session: SessionBase) -> bool:
+    """Whether the session ran out (idle or absolute) rather than being ended by someone."""
+    deadline = min(session.expires_at, session.last_seen_at + _timeouts.idle)
+    ended = session.revoked_at or _now()
+    return ended >= deadline
+
+
+async def _end_reason(model: type[S], token: str | None, related: str) -> str:
+    if not token:
+        return SIGNED_OUT
+    session = await model.filter(token_hash=token_hash(token)).select_related(related).first()
+    if session is None:
+        return SIGNED_OUT
+    owner = getattr(session, related)
+    if not (owner.is_active):
+        return DISABLED
+    return TIMED_OUT if _timed_out(session) else SIGNED_OUT
 
 
 async def open_patient_session(account: PortalAccount, client_address: str) -> str:
@@ -85,7 +126,16 @@ async def resolve_patient_session(token: str | None) -> PortalAccount | None:
 
 
 async def close_patient_session(token: str | None) -> None:
-    await _revoke(PortalSession, token)
+    """Log out: the session ends, and the patient's other open pages hear of it and leave."""
+    session = await _revoke(PortalSession, token)
+    if session is not None:
+        account = await PortalAccount.get(id=session.account_id)
+        await events.publish(account.patient_id, events.SESSION)
+
+
+async def patient_session_end(token: str | None) -> str:
+    """Why this patient token stopped working: signed out, timed out, or the portal was disabled."""
+    return await _end_reason(PortalSession, token, 'account')
 
 
 async def open_staff_session(staff: StaffUser, client_address: str) -> str:
@@ -100,4 +150,11 @@ async def resolve_staff_session(token: str | None) -> StaffUser | None:
 
 
 async def close_staff_session(token: str | None) -> None:
-    await _revoke(StaffSession, token)
+    session = await _revoke(StaffSession, token)
+    if session is not None:
+        await events.publish_staff(session.staff_id, events.SESSION)
+
+
+async def staff_session_end(token: str | None) -> str:
+    """Why this staff token stopped working: signed out, timed out, or the account was deactivated."""
+    return await _end_reason(StaffSession, token, 'staff')

@@ -118,8 +118,8 @@ async def test_message_content_is_escaped_and_only_web_links_become_links(dev_ma
 async def test_outside_demo_mode_the_mailbox_is_for_signed_in_staff_only(dev_mail, user: User):
     await send_raw('A login link', 'https://portal.example.com/login/link/secret')
     await wait_for_mail()
-    await user.open('/dev/mailbox')
-    await user.should_see('for signed-in staff only')
+    await user.open('/dev/mailbox')  # default deny: anonymous visitors are sent to the staff sign-in
+    await user.should_see('Staff sign-in')
     await user.should_not_see('A login link')
 
 
@@ -134,4 +134,5 @@ async def test_in_demo_mode_the_demo_patient_can_fetch_a_login_link_from_the_mai
 async def test_with_a_real_smtp_server_there_is_no_dev_mailbox(user: User):
     assert portal_app.dev_mailbox is None
     response = await user.http_client.get('/dev/mailbox')
-    assert response.status_code == 404
+    assert response.status_code == 303  # not public outside demo mode, and not there at all
+    assert response.headers['location'].startswith('/staff/login')

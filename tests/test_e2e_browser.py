@@ -89,5 +89,12 @@ async def test_staff_enables_the_portal_and_the_patient_logs_in_by_emailed_link(
                     await page.get_by_role('link', name='Billing').click()
                     await expect(page.get_by_text('$135.00').first).to_be_visible()
                     await expect(page.get_by_text('INV-E2E-1').first).to_be_visible()
+
+                    # Staff disable the portal: the patient's open tab leaves by itself (pushed, no click).
+                    await staff_page.get_by_role('button', name='Patient actions').click()
+                    await staff_page.locator('.q-menu').get_by_text('Disable Patient Portal').click()
+                    await staff_page.get_by_role('button', name='Disable portal').click()
+                    await expect(page).to_have_url(re.compile(r'/login\?reason=disabled$'), timeout=10_000)
+                    await expect(page.get_by_text('turned off by the practice')).to_be_visible()
                 finally:
                     await browser.close()

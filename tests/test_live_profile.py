@@ -58,14 +58,16 @@ async def test_profiles_stop_listening_once_their_browser_is_gone(user: User, mo
     patient = await factories.make_patient()
     await staff_sign_in(user)
     bus = events.current()
+    before = bus.subscriber_count()  # the page open after sign-in follows its staff session
     clients = [await user.open(f'/staff/patients/{patient.id}') for _ in range(5)]
     assert bus.subscriber_count(patient.id) == 5
+    assert bus.subscriber_count() == before + 10  # each profile also follows the staff member's session
 
     for client in clients:
         for socket_id in list(client._socket_to_document_id):  # the simulated browser's connection drops
             client.handle_disconnect(socket_id)
 
     async def released() -> bool:
-        return bus.subscriber_count() == 0
+        return bus.subscriber_count(patient.id) == 0 and bus.subscriber_count() == before
 
     await wait_until(released)

@@ -72,8 +72,12 @@ async def test_a_patient_signed_in_on_one_instance_is_signed_in_on_another_and_l
                         other.get_by_text('Please wait a minute before asking for another link.')
                     ).to_be_visible()
 
-                    # Logging out on one instance ends the session on both.
-                    await page.goto(instance_b + '/logout')
+                    # Logging out in another tab on one instance ends the session on both, and the tab open
+                    # on the other instance hears it through Redis and leaves by itself.
+                    await page.goto(instance_a + '/prescriptions')
+                    await expect(page.get_by_text('Hello, Sasha')).to_be_visible()
+                    await (await page.context.new_page()).goto(instance_b + '/logout')
+                    await expect(page).to_have_url(re.compile(r'/login\?reason=signed_out$'), timeout=10_000)
                     await page.goto(instance_a + '/prescriptions')
                     await expect(page).to_have_url(re.compile(r'/login$'))
                 finally:

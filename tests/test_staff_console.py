@@ -69,10 +69,10 @@ async def test_a_signed_in_patient_cannot_open_staff_pages(user: User, smtp_serv
 
 async def test_unknown_patient_shows_not_found(user: User):
     await staff_sign_in(user)
-    await user.open('/staff/patients/999999')
-    await user.should_see('Patient not found')
-    await user.open('/staff/patients/not-a-number')
-    await user.should_see('Patient not found')
+    for path in ('/staff/patients/999999', '/staff/patients/not-a-number'):
+        response = await user.http_client.get(path)
+        assert response.status_code == 404
+        assert 'Patient not found' in response.text
 
 
 # -- search and new patient -------------------------------------------------------------------------

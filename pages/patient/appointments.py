@@ -1,87 +1,76 @@
 """Appointments tab: upcoming visits in the practice's time zone, and asking for a new one."""
 
-from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from models.appointment import Appointment, AppointmentRequest
 from models.practice import Practice
-from pages.patient import router
-from pages.patient.frame import frame
-from portal.guards import current_patient, patient_actor
-from services import appointment_requests, appointments, patient_portal
+from pages.access import PatientViewer
+from pages.patient.page import patient_page
+from services import appointment_requests, appointments
 from services.appointment_requests import DAYS, TIMES, Preferences
 from services.errors import DomainError
 from services.prescriptions import long_date
 
 
-@router.page('/appointments')
-async def appointments_page() -> RedirectResponse | None:
-    account = await current_patient()
-    if account is None:
-        return RedirectResponse('/login', status_code=303)
-    patient = await patient_portal.signed_in_patient(account)
+@patient_page('/appointments', title='Appointments', tab='Appointments')
+async def appointments_page(viewer: PatientViewer) -> None:
+    patient = viewer.patient
     practice = patient.practice
     upcoming = await appointments.upcoming_for(patient.id)
     pending = await appointment_requests.pending_for(patient.id)
 
-    with frame('Appointments', active='Appointments', patient=patient):
-        ui.label('Upcoming appointments').classes('text-h5').props('role=heading aria-level=1')
-        if not upcoming:
-            ui.label('You have no upcoming appointments.').classes('text-body1')
-        for appointment in upcoming:
-            _appointment_card(appointment, practice)
+    ui.label('Upcoming appointments').classes('text-h5').props('role=heading aria-level=1')
+    if not upcoming:
+        ui.label('You have no upcoming appointments.').classes('text-body1')
+    for appointment in upcoming:
+        _appointment_card(appointment, practice)
 
-        @ui.refreshable
-        def pending_list(requests: list[AppointmentRequest]) -> None:
-            if not requests:
-                return
-            ui.label('Waiting for the practice').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
-            for request in requests:
-                _request_card(request, practice)
+    @ui.refreshable
+    def pending_list(requests: list[AppointmentRequest]) -> None:
+        if not requests:
+            return
+        ui.label('Waiting for the practice').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
+        for request in requests:
+            _request_card(request, practice)
 
-        pending_list(pending)
+    pending_list(pending)
 
-        ui.label('Request an appointment').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
-        ui.label('Tell us why and when suits you; the practice will contact you to confirm a time.').classes(
-            'text-body2'
+    ui.label('Request an appointment').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
+    ui.label('Tell us why and when suits you; the practice will contact you to confirm a time.').classes('text-body2')
+    with ui.card().classes('w-full q-pa-md gap-3').props('flat bordered'):
+        reason = (
+            ui.textarea('Reason for the visit')
+            .props(f'outlined rows=3 maxlength={appointment_requests.REASON_MAX} aria-required=true')
+            .classes('w-full')
         )
-        with ui.card().classes('w-full q-pa-md gap-3').props('flat bordered'):
-            reason = (
-                ui.textarea('Reason for the visit')
-                .props(f'outlined rows=3 maxlength={appointment_requests.REASON_MAX} aria-required=true')
-                .classes('w-full')
-            )
-            days = ui.select(list(DAYS), multiple=True, label='Preferred days (optional)').props('outlined use-chips')
-            times = ui.select(list(TIMES), multiple=True, label='Preferred times (optional)').props(
-                'outlined use-chips'
-            )
-            for field in (days, times):
-                field.classes('w-full')
-            note = (
-                ui.input('Anything else about timing (optional)')
-                .props(f'outlined maxlength={appointment_requests.NOTE_MAX}')
-                .classes('w-full')
-            )
-            error = ui.label().classes('text-negative').props('role=alert aria-live=polite')
+        days = ui.select(list(DAYS), multiple=True, label='Preferred days (optional)').props('outlined use-chips')
+        times = ui.select(list(TIMES), multiple=True, label='Preferred times (optional)').props('outlined use-chips')
+        for field in (days, times):
+            field.classes('w-full')
+        note = (
+            ui.input('Anything else about timing (optional)')
+            .props(f'outlined maxlength={appointment_requests.NOTE_MAX}')
+            .classes('w-full')
+        )
+        error = ui.label().classes('text-negative').props('role=alert aria-live=polite')
 
-            async def send() -> None:
-                error.text = ''
-                preferences = Preferences(tuple(days.value or ()), tuple(times.value or ()), note.value or '')
-                try:
-                    await appointment_requests.request_appointment(
-                        patient.id, reason.value or '', preferences, patient_actor(account)
-                    )
-                except DomainError as problem:
-                    error.text = str(problem)
-                    return
-                reason.value, days.value, times.value, note.value = '', [], [], ''
-                pending_list.refresh(await appointment_requests.pending_for(patient.id))
-                ui.notify('Request sent. The practice will contact you to confirm a time.', type='positive')
+        async def send() -> None:
+            error.text = ''
+            preferences = Preferences(tuple(days.value or ()), tuple(times.value or ()), note.value or '')
+            try:
+                await appointment_requests.request_appointment(
+                    patient.id, reason.value or '', preferences, viewer.actor
+                )
+            except DomainError as problem:
+                error.text = str(problem)
+                return
+            reason.value, days.value, times.value, note.value = '', [], [], ''
+            pending_list.refresh(await appointment_requests.pending_for(patient.id))
+            ui.notify('Request sent. The practice will contact you to confirm a time.', type='positive')
 
-            ui.button('Send request', icon='send', on_click=send).props('no-caps size=lg').classes('w-full')
-        if practice.phone:
-            ui.label(f'Need to change or cancel an appointment? Call {practice.phone}.').classes('text-body2')
-    return None
+        ui.button('Send request', icon='send', on_click=send).props('no-caps size=lg').classes('w-full')
+    if practice.phone:
+        ui.label(f'Need to change or cancel an appointment? Call {practice.phone}.').classes('text-body2')
 
 
 def _appointment_card(appointment: Appointment, practice: Practice) -> None:

@@ -2,50 +2,44 @@
 
 from html import escape
 
-from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from models.billing import Invoice
-from pages.patient import blocks, router
-from pages.patient.frame import frame
-from portal.guards import current_patient, patient_actor
-from services import billing, patient_portal
+from pages.access import PatientViewer
+from pages.patient import blocks
+from pages.patient.page import patient_page
+from services import billing
 from services.billing import format_money
 from services.prescriptions import long_date
 
 
-@router.page('/billing')
-async def billing_page() -> RedirectResponse | None:
-    account = await current_patient()
-    if account is None:
-        return RedirectResponse('/login', status_code=303)
-    patient = await patient_portal.signed_in_patient(account)
+@patient_page('/billing', title='Billing', tab='Billing')
+async def billing_page(viewer: PatientViewer) -> None:
+    patient = viewer.patient
     summary = await billing.billing_for(patient.id)
-    await billing.record_view(patient.id, summary, patient_actor(account))
+    await billing.record_view(patient.id, summary, viewer.actor)
     phone = patient.practice.phone
 
-    with frame('Billing', active='Billing', patient=patient):
-        ui.label('Billing').classes('text-h5').props('role=heading aria-level=1')
-        with ui.card().classes('w-full q-pa-md gap-1').props('flat bordered'):
-            ui.label('Outstanding balance').classes('text-subtitle1')
-            ui.label(format_money(summary.balance_cents)).classes('text-h4 text-weight-bold')
-            if summary.balance_cents > 0 and phone:
-                ui.label(f'To pay or ask about a bill, call {phone}.').classes('text-body2')
-            elif summary.balance_cents <= 0:
-                ui.label('You have nothing to pay. Thank you!').classes('text-body2')
+    ui.label('Billing').classes('text-h5').props('role=heading aria-level=1')
+    with ui.card().classes('w-full q-pa-md gap-1').props('flat bordered'):
+        ui.label('Outstanding balance').classes('text-subtitle1')
+        ui.label(format_money(summary.balance_cents)).classes('text-h4 text-weight-bold')
+        if summary.balance_cents > 0 and phone:
+            ui.label(f'To pay or ask about a bill, call {phone}.').classes('text-body2')
+        elif summary.balance_cents <= 0:
+            ui.label('You have nothing to pay. Thank you!').classes('text-body2')
 
-        blocks.use_css()
-        if summary.open_invoices:
-            ui.label('Open invoices').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
-            for invoice in summary.open_invoices:
-                _invoice_card(invoice, paid=False)
-        if summary.paid_invoices:
-            ui.label('Paid invoices').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
-            for invoice in summary.paid_invoices:
-                _invoice_card(invoice, paid=True)
-        if not summary.invoices:
-            ui.label('No invoices yet.').classes('text-body1')
-    return None
+    blocks.use_css()
+    if summary.open_invoices:
+        ui.label('Open invoices').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
+        for invoice in summary.open_invoices:
+            _invoice_card(invoice, paid=False)
+    if summary.paid_invoices:
+        ui.label('Paid invoices').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
+        for invoice in summary.paid_invoices:
+            _invoice_card(invoice, paid=True)
+    if not summary.invoices:
+        ui.label('No invoices yet.').classes('text-body1')
 
 
 def _invoice_card(invoice: Invoice, *, paid: bool) -> None:

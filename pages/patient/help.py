@@ -2,9 +2,9 @@
 
 from nicegui import ui
 
+from pages.access import current_patient
 from pages.patient import router
 from pages.patient.frame import frame
-from portal.guards import current_patient
 from services import magic_link, patient_portal
 
 

@@ -3,9 +3,9 @@
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
+from pages.access import PATIENT_SESSION_KEY, client_address, current_patient
 from pages.patient import router
 from pages.patient.frame import frame
-from portal.guards import PATIENT_SESSION_KEY, client_address, current_patient
 from services import magic_link, sessions
 from services.email_addresses import InvalidEmail, validated_email
 from services.errors import DomainError
@@ -14,10 +14,14 @@ LOGIN_EMAIL_KEY = 'login_email'
 
 
 @router.page('/login')
-async def login_page() -> RedirectResponse | None:
+async def login_page(reason: str = '') -> RedirectResponse | None:
     if await current_patient():
         return RedirectResponse('/', status_code=303)
     with frame('Log in', signed_in=False):
+        if reason in sessions.PATIENT_END_MESSAGES:
+            ui.label(sessions.PATIENT_END_MESSAGES[reason]).classes('text-body1 text-weight-medium').props(
+                'role=status'
+            ).mark('session-ended')
         ui.label('Log in to your patient portal').classes('text-h5').props('role=heading aria-level=1')
         ui.label(
             'Enter the email address your eye-care practice has on file. We will email you a link to log in: '

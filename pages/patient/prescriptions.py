@@ -7,10 +7,10 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from models.prescription import Prescription
+from pages.access import PatientViewer, current_patient
 from pages.patient import blocks, icons, router
-from pages.patient.frame import frame
-from portal.guards import current_patient, patient_actor
-from services import patient_portal, prescriptions
+from pages.patient.page import patient_page
+from services import prescriptions
 from services.appointments import today_in
 from services.prescriptions import long_date
 
@@ -23,25 +23,20 @@ async def home_page() -> RedirectResponse:
     return RedirectResponse('/prescriptions', status_code=303)
 
 
-@router.page('/prescriptions')
-async def prescriptions_page() -> RedirectResponse | None:
-    account = await current_patient()
-    if account is None:
-        return RedirectResponse('/login', status_code=303)
-    patient = await patient_portal.signed_in_patient(account)
+@patient_page('/prescriptions', title='Prescriptions', tab='Prescriptions')
+async def prescriptions_page(viewer: PatientViewer) -> None:
+    patient = viewer.patient
     items = await prescriptions.prescriptions_for(patient.id)
-    await prescriptions.record_list_view(patient.id, items, patient_actor(account))
+    await prescriptions.record_list_view(patient.id, items, viewer.actor)
     today = today_in(patient.practice.time_zone)
-    with frame('Prescriptions', active='Prescriptions', patient=patient):
-        ui.label('Your prescriptions').classes('text-h5').props('role=heading aria-level=1')
-        if not items:
-            ui.label(
-                'No prescriptions yet. After your eye exam, your glasses or contact lens prescription will appear here.'
-            ).classes('text-body1')
-        blocks.use_css()
-        for rx in items:
-            _card(rx, today)
-    return None
+    ui.label('Your prescriptions').classes('text-h5').props('role=heading aria-level=1')
+    if not items:
+        ui.label(
+            'No prescriptions yet. After your eye exam, your glasses or contact lens prescription will appear here.'
+        ).classes('text-body1')
+    blocks.use_css()
+    for rx in items:
+        _card(rx, today)
 
 
 def _card(rx: Prescription, today: date) -> None:

@@ -6,14 +6,13 @@ Another patient's prescription answers exactly like a missing one (404, same wor
 
 from html import escape
 
-from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from nicegui import context, ui
 
+from pages.access import PatientViewer
 from pages.patient import blocks, icons, router
-from pages.patient.frame import frame
-from portal.guards import current_patient, patient_actor
-from services import audit, patient_portal, prescriptions, rx_pdf
+from pages.patient.page import download_viewer, login_url, patient_page
+from services import prescriptions, rx_pdf
 from services.errors import NotFound
 from services.prescriptions import RxDocument, long_date
 
@@ -27,17 +26,16 @@ FACTS_CSS = """
 
 # Registered before the page so `/rx/5.pdf` never reaches the page route (the int convertor keeps them apart too).
 @router.get('/rx/{rx_id:int}.pdf', response_model=None)
-async def rx_pdf_download(rx_id: int, request: Request) -> Response:
-    account = await current_patient()
-    if account is None:
-        return RedirectResponse('/login', status_code=303)
+async def rx_pdf_download(rx_id: int) -> Response:
+    viewer = await download_viewer()
+    if viewer is None:
+        return RedirectResponse(login_url(), status_code=303)
     try:
-        document = await prescriptions.prescription_for(account.patient_id, rx_id)
+        document = await prescriptions.prescription_for(viewer.patient.id, rx_id)
     except NotFound as error:
         return Response(str(error), status_code=404, media_type='text/plain')
     content = rx_pdf.render(document)
-    actor = audit.Actor.patient(account.id, request.client.host if request.client else '')
-    await prescriptions.record_release(document, 'rx.downloaded', actor)
+    await prescriptions.record_release(document, 'rx.downloaded', viewer.actor)
     return Response(
         content,
         media_type='application/pdf',
@@ -48,44 +46,36 @@ async def rx_pdf_download(rx_id: int, request: Request) -> Response:
     )
 
 
-@router.page('/rx/{rx_id:int}')
-async def rx_page(rx_id: int) -> RedirectResponse | None:
-    account = await current_patient()
-    if account is None:
-        return RedirectResponse('/login', status_code=303)
-    actor = patient_actor(account)
+@patient_page('/rx/{rx_id:int}', title='Prescription', tab='Prescriptions')
+async def rx_page(viewer: PatientViewer, rx_id: int) -> None:
     try:
-        document = await prescriptions.prescription_for(account.patient_id, rx_id)
+        document = await prescriptions.prescription_for(viewer.patient.id, rx_id)
     except NotFound as error:
-        patient = await patient_portal.signed_in_patient(account)
         context.client.status_code = 404
-        with frame('Not found', active='Prescriptions', patient=patient):
-            ui.label('Prescription not found').classes('text-h5').props('role=heading aria-level=1')
-            ui.label(str(error)).classes('text-body1')
-            ui.button('Back to prescriptions', icon=icons.ARROW_BACK).props(
-                'outline no-caps href=/prescriptions'
-            ).style('min-height: 44px')
-        return None
-    await prescriptions.record_release(document, 'rx.viewed', actor)
-    document.patient.practice = document.practice  # the frame's footer and greeting read it from the patient
-    with frame(f'{document.kind} prescription', active='Prescriptions', patient=document.patient):
-        ui.button('All prescriptions', icon=icons.ARROW_BACK).props('flat no-caps href=/prescriptions').classes(
-            'no-print self-start'
+        ui.label('Prescription not found').classes('text-h5').props('role=heading aria-level=1')
+        ui.label(str(error)).classes('text-body1')
+        ui.button('Back to prescriptions', icon=icons.ARROW_BACK).props('outline no-caps href=/prescriptions').style(
+            'min-height: 44px'
+        )
+        return
+    await prescriptions.record_release(document, 'rx.viewed', viewer.actor)
+    ui.page_title(f'{document.kind} prescription · {document.practice.name} · Patient Portal')
+    ui.button('All prescriptions', icon=icons.ARROW_BACK).props('flat no-caps href=/prescriptions').classes(
+        'no-print self-start'
+    ).style('min-height: 44px')
+
+    async def print_rx() -> None:
+        await prescriptions.record_release(document, 'rx.printed', viewer.actor)
+        ui.run_javascript('window.print()')
+
+    with ui.row().classes('w-full gap-2 no-print'):
+        ui.button('Print', icon=icons.PRINT, on_click=print_rx).props('no-caps').classes('col-grow').style(
+            'min-height: 44px'
+        )
+        ui.button('Download PDF', icon=icons.DOWNLOAD).props(f'outline no-caps href=/rx/{rx_id}.pdf').classes(
+            'col-grow'
         ).style('min-height: 44px')
-
-        async def print_rx() -> None:
-            await prescriptions.record_release(document, 'rx.printed', actor)
-            ui.run_javascript('window.print()')
-
-        with ui.row().classes('w-full gap-2 no-print'):
-            ui.button('Print', icon=icons.PRINT, on_click=print_rx).props('no-caps').classes('col-grow').style(
-                'min-height: 44px'
-            )
-            ui.button('Download PDF', icon=icons.DOWNLOAD).props(f'outline no-caps href=/rx/{rx_id}.pdf').classes(
-                'col-grow'
-            ).style('min-height: 44px')
-        _sheet(document)
-    return None
+    _sheet(document)
 
 
 def _sheet(document: RxDocument) -> None:

@@ -3,18 +3,22 @@
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
+from pages.access import STAFF_SESSION_KEY, client_address
 from pages.staff import router
 from pages.staff.frame import frame
-from portal.guards import STAFF_SESSION_KEY, client_address
 from services import sessions, staff_auth
 from services.errors import DomainError
 
 
 @router.page('/login')
-def staff_login_page(next: str = '/staff') -> None:  # noqa: A002
-    target = next if next.startswith('/staff') else '/staff'
+def staff_login_page(next: str = '/staff', reason: str = '') -> None:  # noqa: A002
+    target = next if next.startswith('/staff') and not next.startswith('//') else '/staff'
     with frame('Sign in'), ui.card().classes('w-full max-w-md self-center q-pa-lg'):
         ui.label('Staff sign-in').classes('text-h5')
+        if reason in sessions.STAFF_END_MESSAGES:
+            ui.label(sessions.STAFF_END_MESSAGES[reason]).classes('text-body1').props('role=status').mark(
+                'session-ended'
+            )
         email = ui.input('Email').props('type=email autocomplete=username outlined').classes('w-full')
         password = ui.input('Password', password=True).props('autocomplete=current-password outlined').classes('w-full')
         error = ui.label().classes('text-negative').props('role=alert')

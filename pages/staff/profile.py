@@ -2,18 +2,15 @@
 
 import asyncio
 
-from fastapi.responses import RedirectResponse
-from nicegui import ui
+from nicegui import context, ui
 
 from models.outbox import OutboxMessage
 from models.patient import Patient
-from models.staff import StaffUser
-from pages.staff import router
+from pages.access import StaffViewer
 from pages.staff.components import activation_help, local_time, portal_badge, us_date
-from pages.staff.frame import frame
+from pages.staff.page import staff_page
 from pages.staff.patient_form import patient_dialog
-from portal.guards import require_staff, staff_actor
-from services import events, notifications, outbox, portal_access
+from services import audit, events, notifications, outbox, portal_access
 from services.errors import DomainError, NotFound
 from services.patients import InvalidPhone, PatientInput, get_patient, textable_phone, update_patient
 
@@ -21,24 +18,21 @@ PURPOSES = {'login_link': 'Login link', 'invitation': 'Login link', 'text_invita
 STATUS_COLORS = {'sent': 'positive', 'queued': 'warning', 'failed': 'negative'}
 
 
-@router.page('/patients/{patient_id}')
-async def patient_profile_page(patient_id: str) -> RedirectResponse | None:
-    staff = await require_staff()
-    if staff is None:
-        return RedirectResponse('/staff/login', 303)
+@staff_page('/patients/{patient_id}', title='Patient Profile')
+async def patient_profile_page(viewer: StaffViewer, patient_id: str) -> None:
     try:
         patient = await get_patient(int(patient_id)) if patient_id.isdigit() else None
     except NotFound:
         patient = None
     if patient is None:
-        with frame('Patient not found', staff), ui.card().classes('w-full'):
+        context.client.status_code = 404
+        with ui.card().classes('w-full'):
             ui.label('Patient not found').classes('text-h6')
             ui.label(f'There is no patient with the number {patient_id!r}. It may have been mistyped.')
             ui.link('Back to patient search', '/staff')
-        return None
-    with frame(patient.full_name, staff):
-        await PatientProfile(patient, staff).show()
-    return None
+        return
+    ui.page_title(f'{patient.full_name} · Staff console')
+    await PatientProfile(patient, viewer).show()
 
 
 class PatientProfile:
@@ -49,9 +43,10 @@ class PatientProfile:
     loads are taken one at a time, so two refreshes can neither interleave nor leave older data on top.
     """
 
-    def __init__(self, patient: Patient, staff: StaffUser) -> None:
+    def __init__(self, patient: Patient, viewer: StaffViewer) -> None:
         self.patient = patient
-        self.staff = staff
+        self.staff = viewer.staff
+        self.actor: audit.Actor = viewer.actor
         self.problem = ''  # the last refusal, kept on screen until the next action
         self.status = portal_access.PortalStatus(active=False)
         self.messages: list[OutboxMessage] = []
@@ -241,7 +236,7 @@ class PatientProfile:
     async def _run(self, action: str, success: str) -> bool:
         """Shared shape of the menu actions: run, show the refusal or the success, refresh the panel."""
         self.problem = ''
-        actor = staff_actor(self.staff)
+        actor = self.actor
         try:
             if action == 'enable':
                 await portal_access.enable_portal(self.patient.id, self.staff, actor)
@@ -279,7 +274,7 @@ class PatientProfile:
     async def send_login_link(self) -> None:
         self.problem = ''
         try:
-            message = await notifications.send_login_link_email(self.patient.id, staff_actor(self.staff))
+            message = await notifications.send_login_link_email(self.patient.id, self.actor)
         except DomainError as error:
             self.problem = str(error)
         else:
@@ -316,7 +311,7 @@ class PatientProfile:
 
             async def send() -> None:
                 try:
-                    message = await notifications.send_text_invitation(self.patient.id, staff_actor(self.staff))
+                    message = await notifications.send_text_invitation(self.patient.id, self.actor)
                 except DomainError as error:
                     problem.text = str(error)
                     return
@@ -348,7 +343,7 @@ class PatientProfile:
         active = (await portal_access.portal_status(self.patient.id)).active
 
         async def save(data: PatientInput) -> None:
-            await update_patient(self.patient.id, data, staff_actor(self.staff))
+            await update_patient(self.patient.id, data, self.actor)
 
         with self.dialogs:
             saved = await patient_dialog('Edit demographics', save, patient=self.patient, email_locked=active)

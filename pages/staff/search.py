@@ -2,24 +2,19 @@
 
 from urllib.parse import quote
 
-from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from pages.staff import router
+from pages.access import StaffViewer
 from pages.staff.components import activation_help, portal_badge, us_date
-from pages.staff.frame import frame
+from pages.staff.page import staff_page
 from pages.staff.patient_form import patient_dialog
-from portal.guards import require_staff, staff_actor
 from services.patients import PatientInput, create_patient, search_patients
 
 RESULT_LIMIT = 50
 
 
-@router.page('')
-async def patient_search_page(q: str = '') -> RedirectResponse | None:
-    staff = await require_staff()
-    if staff is None:
-        return RedirectResponse('/staff/login', 303)
+@staff_page('', title='Patients')
+async def patient_search_page(viewer: StaffViewer, q: str = '') -> None:
 
     @ui.refreshable
     async def results(query: str) -> None:
@@ -65,24 +60,23 @@ async def patient_search_page(q: str = '') -> RedirectResponse | None:
         created: list[int] = []
 
         async def save(data: PatientInput) -> None:
-            created.append((await create_patient(data, staff_actor(staff))).id)
+            created.append((await create_patient(data, viewer.actor)).id)
 
         if await patient_dialog('New patient', save):
             ui.navigate.to(f'/staff/patients/{created[0]}')
 
-    with frame('Patients', staff):
-        with ui.row().classes('w-full items-center no-wrap gap-3'):
-            box = (
-                ui.input('Find a patient', value=q, on_change=search)
-                .props('outlined clearable autofocus debounce=250 type=search')
-                .classes('col-grow')
-                .mark('patient-search')
-            )
-            with box.add_slot('prepend'):
-                ui.icon('search')
-            ui.button('New patient', icon='person_add', on_click=new_patient)
-        ui.label('Name as "first last" or "last, first"; email; phone in any format; or DOB as MM/DD/YYYY.').classes(
-            'text-caption text-grey-7 q-mt-none'
+    with ui.row().classes('w-full items-center no-wrap gap-3'):
+        box = (
+            ui.input('Find a patient', value=q, on_change=search)
+            .props('outlined clearable autofocus debounce=250 type=search')
+            .classes('col-grow')
+            .mark('patient-search')
         )
-        await results(q)
-        activation_help()
+        with box.add_slot('prepend'):
+            ui.icon('search')
+        ui.button('New patient', icon='person_add', on_click=new_patient)
+    ui.label('Name as "first last" or "last, first"; email; phone in any format; or DOB as MM/DD/YYYY.').classes(
+        'text-caption text-grey-7 q-mt-none'
+    )
+    await results(q)
+    activation_help()

@@ -1,0 +1,99 @@
+"""`staff_page`: every staff console page is declared with it, so none can forget the guard.
+
+It resolves the staff session (or sends the visitor to the sign-in, saying why), refuses pages above the
+member's role, draws the console frame, hands the page a `StaffViewer`, and keeps the page obeying the
+session while it stays open (`pages.page_guard`): a signed-out, timed-out or deactivated member's open
+page leaves without acting, and so does an admin page of someone who is no longer an admin.
+"""
+
+import inspect
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import quote
+
+from fastapi.responses import RedirectResponse
+from nicegui import app, ui
+
+from models.practice import Practice
+from models.staff import StaffUser
+from pages.access import STAFF_SESSION_KEY, StaffViewer, client_address
+from pages.page_guard import guard_page
+from pages.staff.frame import frame
+from services import audit, events, sessions
+
+LOGIN_URL = '/staff/login'
+HOME_URL = '/staff'
+StaffPage = Callable[..., Awaitable[None]]
+
+
+def login_url(reason: str = '', next_path: str = '') -> str:
+    """The sign-in page, told why (signed out, timed out, deactivated) and where to return."""
+    query = [f'reason={reason}'] if reason in sessions.END_REASONS else []
+    if next_path.startswith('/staff') and next_path != HOME_URL:
+        query.append(f'next={quote(next_path)}')
+    return LOGIN_URL + ('?' + '&'.join(query) if query else '')
+
+
+def _allowed(staff: StaffUser, role: str | None) -> bool:
+    return role is None or staff.role == role
+
+
+async def download_viewer(role: str | None = None) -> StaffViewer | None:
+    """For plain routes (CSV exports, PDFs): the signed-in staff member with that role, or None."""
+    staff = await sessions.resolve_staff_session(app.storage.user.get(STAFF_SESSION_KEY))
+    if staff is None or not _allowed(staff, role):
+        return None
+    return StaffViewer(staff=staff, actor=audit.Actor.staff(staff, client_address()), practice=await Practice.first())
+
+
+def staff_page(path: str, *, title: str, role: str | None = None) -> Callable[[StaffPage], StaffPage]:
+    """Register `func(viewer, **path_params)` as a staff page at `/staff{path}`; `role='admin'` for admin pages."""
+
+    def decorator(func: StaffPage) -> StaffPage:
+        parameters = list(inspect.signature(func).parameters.values())[1:]  # all but the viewer
+
+        @wraps(func)
+        async def page(**params: Any) -> RedirectResponse | None:
+            token = app.storage.user.get(STAFF_SESSION_KEY)
+            request = ui.context.client.request
+            here = request.url.path if request is not None else ''
+            staff = await sessions.resolve_staff_session(token)
+            if staff is None:
+                reason = await sessions.staff_session_end(token) if token else ''
+                app.storage.user.pop(STAFF_SESSION_KEY, None)
+                return RedirectResponse(login_url(reason, here), status_code=303)
+            viewer = StaffViewer(
+                staff=staff, actor=audit.Actor.staff(staff, client_address()), practice=await Practice.first()
+            )
+
+            async def check() -> str | None:
+                current = await sessions.resolve_staff_session(token)
+                if current is None:
+                    reason = await sessions.staff_session_end(token)
+                    return login_url(reason, here)  # no storage access here: this may run in an event task
+                return None if _allowed(current, role) else HOME_URL
+
+            guard_page(check, lambda handler: events.subscribe_staff(staff.id, handler))
+            with frame(title, staff):
+                if not _allowed(staff, role):
+                    _not_allowed()
+                    return None
+                await func(viewer, **params)
+            return None
+
+        # Looked up now, not at import: NiceGUI's test harness re-imports the page packages for every test.
+        from pages.staff import router
+
+        page.__signature__ = inspect.Signature(parameters, return_annotation=RedirectResponse | None)  # type: ignore[attr-defined]
+        router.page(path)(page)
+        return func
+
+    return decorator
+
+
+def _not_allowed() -> None:
+    with ui.card().classes('w-full q-pa-md').props('flat bordered'):
+        ui.label('This page is for administrators').classes('text-h5').props('role=heading aria-level=1')
+        ui.label('Ask an administrator of your practice if you need something changed here.')
+        ui.link('Back to patient search', HOME_URL)
