@@ -1,6 +1,6 @@
 """Login-link request to "message accepted by the mail server": the patient's wait for the email.
 
-Budget (DESIGN.md): p95 under 150 ms on loopback. Measured from calling
+Budget (docs/design.md): p95 under 150 ms on loopback. Measured from calling
 `services.magic_link.request_login_link` to a real aiosmtpd server on loopback receiving DATA, one
 request at a time, each for a different active patient from a different client address (so the
 throttle never refuses one). Baseline: the same server receiving an equally sized message sent with

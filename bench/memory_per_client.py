@@ -1,6 +1,6 @@
 """Server memory per connected patient: RSS growth of the portal vs bare NiceGUI pages with the same widgets.
 
-Budget (DESIGN.md): within 2x a bare NiceGUI page with the same widgets. Both servers run as child processes;
+Budget (docs/design.md): within 2x a bare NiceGUI page with the same widgets. Both servers run as child processes;
 Every measurement gets a freshly started server (so one page's heap growth is not billed to the next);
 the page is loaded a few times first so that imports, templates and caches are not billed to clients. Then
 N headless Chromium pages (each its own browser context, so its own NiceGUI client and browser id) open the

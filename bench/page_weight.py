@@ -1,6 +1,6 @@
 """Page weight of the patient pages against a bare NiceGUI page with the same widgets, plus Lighthouse.
 
-Budget (DESIGN.md): patient pages (login, dashboard) on a phone profile score Lighthouse mobile performance
+Budget (docs/design.md): patient pages (login, dashboard) on a phone profile score Lighthouse mobile performance
 >= 95 and accessibility 100, and their first load is no heavier than a bare NiceGUI page with the same
 widgets (`bench/bare_pages.py`). Both servers run side by side as child processes; each page is loaded
 cold (fresh browser context, empty cache) in headless Chromium through Playwright, several times.
@@ -13,11 +13,8 @@ is a large share of a NiceGUI first load and of its Lighthouse performance score
 
 import argparse
 import asyncio
-import json
-import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -26,16 +23,9 @@ from pathlib import Path
 from playwright.async_api import Browser, async_playwright
 
 from bench.common import header, ratio, verdict
-from bench.servers import BROWSER_ARGS, BROWSER_PATH, ROOT, bare_server, portal_server
+from bench.lighthouse import lighthouse
+from bench.servers import BROWSER_ARGS, BROWSER_PATH, bare_server, portal_server
 
-LIGHTHOUSE_TOOL = ROOT.parent / 'shared' / 'tools' / 'lighthouse'
-LIGHTHOUSE_BIN = (
-    Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache') / 'portal-lighthouse/node_modules/.bin/lighthouse'
-)
-CHROME_FLAGS = (
-    '--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-component-update '
-    '--disable-sync --no-first-run'
-)
 MIN_PERFORMANCE, MIN_ACCESSIBILITY = 95, 100
 
 
@@ -100,71 +90,6 @@ async def signed_in_cookies(browser: Browser, login_link: str) -> list:
     cookies = await context.cookies()
     await context.close()
     return cookies
-
-
-def lighthouse(url: str, cookie_header: str = '') -> dict | None:
-    """Mobile-profile Lighthouse, run like `shared/tools/lighthouse` (which installs it once) does.
-
-    Called directly rather than through the tool so a signed-in page can be measured with its cookie.
-    """
-    if not LIGHTHOUSE_BIN.exists() and LIGHTHOUSE_TOOL.exists():
-        subprocess.run([str(LIGHTHOUSE_TOOL)], check=False, capture_output=True, timeout=600)
-    if not LIGHTHOUSE_BIN.exists():
-        return None
-    with tempfile.NamedTemporaryFile(suffix='.json') as out:
-        args = [
-            str(LIGHTHOUSE_BIN),
-            url,
-            '--quiet',
-            f'--chrome-flags={CHROME_FLAGS}',
-            '--only-categories=performance,accessibility,best-practices',
-            '--output=json',
-            f'--output-path={out.name}',
-        ]
-        if cookie_header:
-            args.append('--extra-headers=' + json.dumps({'Cookie': cookie_header}))
-        env = {**os.environ, 'CHROME_PATH': BROWSER_PATH}
-        done = subprocess.run(args, env=env, capture_output=True, timeout=240, check=False)
-        if done.returncode != 0:
-            print(f'  (lighthouse failed on {url}: {done.stderr.decode()[-300:]})')
-            return None
-        report = json.loads(Path(out.name).read_text())
-    categories, audits = report['categories'], report['audits']
-    a11y_ids = {ref['id'] for ref in categories['accessibility']['auditRefs']}
-    return {
-        'final_url': report.get('finalDisplayedUrl') or report.get('finalUrl', ''),
-        'performance': round(categories['performance']['score'] * 100),
-        'accessibility': round(categories['accessibility']['score'] * 100),
-        'best_practices': round(categories['best-practices']['score'] * 100),
-        'fcp': audits['first-contentful-paint']['displayValue'],
-        'lcp': audits['largest-contentful-paint']['displayValue'],
-        'tbt': audits['total-blocking-time']['displayValue'],
-        'kib': audits['total-byte-weight']['numericValue'] / 1024,
-        'a11y_failures': [k for k, v in audits.items() if k in a11y_ids and v.get('score') == 0],
-        'a11y_nodes': [
-            f'{k}: {_short(item["node"])}'
-            for k, v in audits.items()
-            if k in a11y_ids and v.get('score') == 0
-            for item in v.get('details', {}).get('items', [])[:3]
-            if 'node' in item
-        ],
-        'opportunities': [
-            (v['title'], v.get('details', {}).get('overallSavingsMs', 0))
-            for v in audits.values()
-            if v.get('details', {}).get('type') == 'opportunity' and v['details'].get('overallSavingsMs', 0) > 100
-        ],
-    }
-
-
-CONTRAST = re.compile(r'contrast of ([\d.]+) \(foreground color: (#\w+), background color: (#\w+)')
-
-
-def _short(node: dict) -> str:
-    """The failing element and, for contrast, just the ratio and the two colours."""
-    snippet = node.get('snippet', '')[:90]
-    if match := CONTRAST.search(node.get('explanation', '')):
-        return f'{snippet} contrast {match[1]} ({match[2]} on {match[3]}, needs 4.5)'
-    return snippet
 
 
 def print_load(label: str, measured: Measured) -> None:

@@ -1,6 +1,6 @@
 """Staff patient search over 100,000 patients: `services.patients.search_patients`, SQLite and PostgreSQL.
 
-Budget (DESIGN.md): p95 under 50 ms. The patients are bulk-inserted with their derived search columns
+Budget (docs/design.md): p95 under 50 ms. The patients are bulk-inserted with their derived search columns
 filled by `services.patients.derive_search_columns`, the derivation `save_patient` itself uses,
 30% of them with an active portal account. Then a mix of what a receptionist types (name prefixes, last
 names, 'last, first', emails, phone numbers, dates of birth) is searched in random order. Baseline: a bare

@@ -1,6 +1,6 @@
 """Database queries per patient portal page, for a patient with 1 record and one with 1,000 of each kind.
 
-Budget (DESIGN.md): a constant, the same for 1 and for 1,000 records. The pages are opened for real, in
+Budget (docs/design.md): a constant, the same for 1 and for 1,000 records. The pages are opened for real, in
 the app built by `main.py` under NiceGUI's user simulation (as page tests do), by a patient signed in with
 an emailed link; every SQL statement they run is counted from Tortoise's 'tortoise.db_client' log. The
 baseline is the same page for the patient with one record.
