@@ -9,6 +9,7 @@ import asyncio
 import getpass
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_migrate(settings))
     elif args.command == 'create-staff':
         asyncio.run(_create_staff(settings, args))
+    elif args.command in ('backup', 'restore'):
+        _backup_or_restore(settings, args)
     else:
         _serve(settings)
 
@@ -63,6 +66,22 @@ def _parser() -> argparse.ArgumentParser:
     staff.add_argument(
         '--password-stdin', action='store_true', help='read the password from the first line of standard input'
     )
+    backup = sub.add_parser(
+        'backup',
+        help='write a consistent snapshot of the database and the secret to one file',
+        description='Write a consistent snapshot of the database (SQLite online backup, or pg_dump) and the data '
+        "directory's secret to one file, readable by its owner only. Safe while the portal runs.",
+    )
+    backup.add_argument(
+        'path', nargs='?', type=Path, help='file to write, or a directory (default: portal-backup-<UTC time>.tar.gz)'
+    )
+    restore = sub.add_parser(
+        'restore',
+        help='restore a backup into an empty installation',
+        description='Restore a backup into the configured database and data directory. Refuses unless the database '
+        'is empty; stop the portal first, then start it (it applies any newer migrations).',
+    )
+    restore.add_argument('path', type=Path, help='a file written by `python main.py backup`')
     return parser
 
 
@@ -136,6 +155,22 @@ def _masked(database_url: str) -> str:
         netloc = parts.netloc.replace(f':{parts.password}@', ':***@')
         return urlunsplit(parts._replace(netloc=netloc))
     return database_url
+
+
+def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> None:
+    from portal import backup
+
+    try:
+        if args.command == 'backup':
+            outcome = backup.backup(settings, args.path)
+            print(f'Backup written to {outcome.path} ({outcome.path.stat().st_size:,} bytes).')
+        else:
+            outcome = backup.restore(settings, args.path)
+            print(f'Restored {outcome.path} into {_masked(settings.database_url)}.')
+    except backup.BackupError as error:
+        _fail(str(error))
+    for note in outcome.notes:
+        print(note)
 
 
 async def _apply_migrations(settings: Settings) -> None:
