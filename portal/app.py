@@ -20,6 +20,7 @@ from pages.access import PATIENT_SESSION_KEY, STAFF_SESSION_KEY
 from portal.config import Settings, use_settings
 from portal.db import apply_migrations, tortoise_config
 from portal.devmail import DevMailbox
+from portal.mail import smtp_transport
 from services import events, magic_link, outbox, reminders, sessions, throttle
 
 log = logging.getLogger('portal')
@@ -102,16 +103,7 @@ def create_app(settings: Settings) -> None:
         )
     )
     dev_mailbox = DevMailbox(settings.data_dir / 'devmail', settings.dev_mailbox_port) if settings.dev_mailbox else None
-    outbox.configure(
-        outbox.SmtpTransport(
-            host=settings.smtp_host or '127.0.0.1',
-            port=settings.smtp_port or (dev_mailbox.port if dev_mailbox else 25),
-            mail_from=settings.mail_from,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            security=settings.smtp_security,
-        )
-    )
+    outbox.configure(smtp_transport(settings, dev_mailbox.port if dev_mailbox else None))
 
     orm = RegisterTortoise(config=tortoise_config(settings.database_url))
     retry_task: asyncio.Task | None = None

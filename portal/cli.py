@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_migrate(settings))
     elif args.command == 'create-staff':
         asyncio.run(_create_staff(settings, args))
+    elif args.command == 'check-mail':
+        asyncio.run(_check_mail(settings, args.to))
     elif args.command in ('backup', 'restore'):
         _backup_or_restore(settings, args)
     else:
@@ -66,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     staff.add_argument(
         '--password-stdin', action='store_true', help='read the password from the first line of standard input'
     )
+    check = sub.add_parser(
+        'check-mail',
+        help="send a test message with the mail settings and print the mail server's answer",
+        description='Send a test message through the configured mail server (PORTAL_SMTP_*) and print its answer, '
+        'or what is wrong, before the first patient needs a login link.',
+    )
+    check.add_argument('--to', required=True, metavar='ADDRESS', help='where to send the test message')
     backup = sub.add_parser(
         'backup',
         help='write a consistent snapshot of the database and the secret to one file',
@@ -155,6 +164,33 @@ def _masked(database_url: str) -> str:
         netloc = parts.netloc.replace(f':{parts.password}@', ':***@')
         return urlunsplit(parts._replace(netloc=netloc))
     return database_url
+
+
+async def _check_mail(settings: Settings, to: str) -> None:
+    import aiosmtplib
+
+    from portal.mail import smtp_transport
+    from services import outbox
+
+    if settings.dev_mailbox:
+        _fail(
+            'No PORTAL_SMTP_HOST is set, so mail goes to the built-in dev mailbox, not to patients. '
+            'Set PORTAL_SMTP_HOST, PORTAL_SMTP_SECURITY, PORTAL_SMTP_USERNAME and PORTAL_SMTP_PASSWORD, '
+            'then check again.'
+        )
+    smtp = smtp_transport(settings)
+    login = f' as {smtp.username}' if smtp.username else ' without a login'
+    where = f'{smtp.where} ({smtp.security}{login}) from {smtp.mail_from}'
+    print(f'Sending a test message to {to} through {where}', flush=True)
+    body = (
+        f'This is a test message from the patient portal at {settings.base_url}.\n\n'
+        'If you can read it, the portal can email login links. Nothing needs to be done.\n'
+    )
+    try:
+        reply = await outbox.send_email(smtp, to=to, subject='Patient portal: test message', body=body)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+        _fail(f'Not sent. {outbox.describe_failure(error, smtp)}')
+    print(f'The mail server accepted it and answered: {reply}')
 
 
 def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> None:

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_security: Literal['none', 'starttls', 'tls'] = 'none'
+    smtp_ca_file: Path | None = None
     mail_from: str = 'Patient Portal <portal@localhost>'
 
     redis_url: str | None = None
@@ -49,12 +50,19 @@ class Settings(BaseSettings):
             self.database_url = f'sqlite://{self.data_dir / "portal.sqlite3"}'
         if not self.secret_key:
             self.secret_key = _generated_secret(self.data_dir)
+        if self.smtp_ca_file and not self.smtp_ca_file.is_file():
+            raise ValueError(f'PORTAL_SMTP_CA_FILE names {self.smtp_ca_file}, which is not a readable file')
         if not self.demo and _is_weak(self.secret_key):
             raise ValueError(
                 f'PORTAL_SECRET_KEY is a placeholder or shorter than {MIN_SECRET_LENGTH} characters; '
                 'set a long random value or unset it to generate one in the data directory'
             )
         return self
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        """The port the chosen security usually runs on, unless PORTAL_SMTP_PORT says otherwise."""
+        return self.smtp_port or {'tls': 465, 'starttls': 587}.get(self.smtp_security, 25)
 
     @property
     def dev_mailbox(self) -> bool:

@@ -6,6 +6,7 @@ database never send the same message twice.
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -37,6 +38,11 @@ class SmtpTransport:
     password: str | None = None
     security: str = 'none'  # none | starttls | tls
     timeout: float = 15.0
+    ca_file: str | None = None  # a private CA trusted besides the system's
+
+    @property
+    def where(self) -> str:
+        return f'{self.host}:{self.port}'
 
 
 _transport: SmtpTransport | None = None
@@ -120,11 +126,12 @@ async def deliver(message_id: int) -> OutboxMessage | None:
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
         message.attempts += 1
         failed = message.attempts >= MAX_ATTEMPTS
-        log.warning('outbox message %s attempt %s failed: %s', message.id, message.attempts, type(error).__name__)
+        problem = describe_failure(error, transport())
+        log.warning('outbox message %s attempt %s failed: %s', message.id, message.attempts, problem)
         return await _finish(
             message,
             status='failed' if failed else 'queued',
-            error=f'{type(error).__name__}: {error}'[:1000],
+            error=problem[:1000],
             next_attempt=None if failed else now() + backoff(message.attempts),
         )
     message.attempts += 1
@@ -158,13 +165,17 @@ async def _send(message: OutboxMessage) -> str:
     if message.channel == 'sms':
         log.info('SMS (log channel) message %s to ***%s: %s', message.id, message.to_address[-4:], message.body)
         return SMS_LOG_REPLY
-    smtp = transport()
+    return await send_email(transport(), to=message.to_address, subject=message.subject, body=message.body)
+
+
+async def send_email(smtp: SmtpTransport, *, to: str, subject: str, body: str) -> str:
+    """One message through the mail server; returns the server's answer to the data (its queue id)."""
     email = EmailMessage()
     email['From'] = smtp.mail_from
-    email['To'] = message.to_address
-    email['Subject'] = message.subject
+    email['To'] = to
+    email['Subject'] = subject
     email['Message-ID'] = make_msgid(domain='portal.local')
-    email.set_content(message.body)
+    email.set_content(body)
     _, reply = await aiosmtplib.send(
         email,
         hostname=smtp.host,
@@ -173,9 +184,72 @@ async def _send(message: OutboxMessage) -> str:
         password=smtp.password or None,
         use_tls=smtp.security == 'tls',
         start_tls=smtp.security == 'starttls',
+        cert_bundle=smtp.ca_file or None,
         timeout=smtp.timeout,
     )
     return reply
+
+
+def describe_failure(error: BaseException, smtp: SmtpTransport) -> str:
+    """What went wrong in words an operator acts on (staff see it on the patient's messages too)."""
+    certificate = _in_chain(error, ssl.SSLCertVerificationError)
+    if certificate is not None:
+        reason = certificate.verify_message or str(certificate)
+        if 'mismatch' in reason.lower():  # 'Hostname mismatch' or 'IP address mismatch'
+            return (
+                f"The mail server's certificate does not name {smtp.host} ({reason}). "
+                'Set PORTAL_SMTP_HOST to the name on the certificate.'
+            )
+        return (
+            f"The mail server's certificate at {smtp.where} is not trusted ({reason}). If it is issued by a private "
+            "certificate authority, set PORTAL_SMTP_CA_FILE to that authority's certificate (a PEM file)."
+        )
+    if isinstance(error, aiosmtplib.SMTPAuthenticationError):
+        return (
+            f'The mail server at {smtp.where} refused the username or password ({error.code} {error.message}). '
+            'Check PORTAL_SMTP_USERNAME and PORTAL_SMTP_PASSWORD.'
+        )
+    tls = _in_chain(error, ssl.SSLError)
+    if tls is not None:
+        return (
+            f'A secure connection to the mail server at {smtp.where} could not be set up ({tls.reason or tls}). '
+            'Port 465 usually needs PORTAL_SMTP_SECURITY=tls, port 587 needs starttls.'
+        )
+    text = str(error)
+    if 'STARTTLS extension not supported' in text:
+        return (
+            f'The mail server at {smtp.where} does not offer STARTTLS. Check PORTAL_SMTP_PORT '
+            '(usually 587 for starttls) or use PORTAL_SMTP_SECURITY=tls (usually port 465).'
+        )
+    if 'authentication' in text.lower() and isinstance(error, aiosmtplib.SMTPException):
+        return (
+            f'The mail server at {smtp.where} offers no way to log in on this connection ({text}). '
+            'Most servers accept a login only over TLS: set PORTAL_SMTP_SECURITY to starttls or tls.'
+        )
+    if isinstance(error, aiosmtplib.SMTPSenderRefused):
+        return (
+            f'The mail server refused the sender {error.sender} ({error.code} {error.message}). '
+            'Set PORTAL_MAIL_FROM to an address this account may send from.'
+        )
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPRecipientRefused):
+        return f'The mail server refused the recipient address: {text}'
+    if isinstance(error, aiosmtplib.SMTPConnectError | TimeoutError | ConnectionError):
+        return (
+            f'Cannot connect to the mail server at {smtp.where} ({text}). Check PORTAL_SMTP_HOST and '
+            'PORTAL_SMTP_PORT, and that this machine may reach that server.'
+        )
+    return f'{type(error).__name__}: {text}'
+
+
+def _in_chain(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 async def retry_due(limit: int = 50) -> int:

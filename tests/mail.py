@@ -4,11 +4,13 @@ import asyncio
 import email
 import email.policy
 import re
+import ssl
 import time
 from email.message import EmailMessage
 
+import trustme
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from portal.devmail import _free_port
 
@@ -76,3 +78,40 @@ def link_in(message: EmailMessage) -> str:
 
 def code_in(message: EmailMessage) -> str:
     return CODE.search(body(message)).group(1)
+
+
+LOCAL_NAMES = ('localhost', '127.0.0.1')
+
+
+class TlsSmtpServer(SmtpServer):
+    """A mail server like a provider's: TLS with a certificate from `ca` (STARTTLS or implicit TLS,
+    as on ports 587 and 465) and a login that must match `username`/`password` before mail is taken."""
+
+    def __init__(
+        self, ca: trustme.CA, mode: str, username: str, password: str, names: tuple[str, ...] = LOCAL_NAMES
+    ) -> None:
+        self.port = _free_port()
+        self._collector = _Collector()
+        self.logins: list[str] = []
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(*names).configure_cert(context)
+
+        expected = LoginPassword(username.encode(), password.encode())
+
+        def authenticate(_server: SMTP, _session: Session, _envelope: Envelope, _mech: str, data: object) -> AuthResult:
+            ok = data == expected
+            if ok:
+                self.logins.append(username)
+            return AuthResult(success=ok, handled=False)  # aiosmtpd answers 235 or 535
+
+        tls = {'tls_context': context, 'require_starttls': True} if mode == 'starttls' else {'ssl_context': context}
+        self._controller = Controller(
+            self._collector,
+            hostname='127.0.0.1',
+            port=self.port,
+            authenticator=authenticate,
+            auth_required=True,
+            auth_require_tls=mode == 'starttls',  # implicit TLS is encrypted from the first byte
+            **tls,
+        )
+        self.running = False
