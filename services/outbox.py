@@ -127,7 +127,9 @@ async def deliver(message_id: int) -> OutboxMessage | None:
         message.attempts += 1
         failed = message.attempts >= MAX_ATTEMPTS
         problem = describe_failure(error, transport())
-        log.warning('outbox message %s attempt %s failed: %s', message.id, message.attempts, problem)
+        refused = isinstance(error, aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPRecipientRefused)
+        logged = type(error).__name__ if refused else problem  # a refusal quotes the patient's address
+        log.warning('outbox message %s attempt %s failed: %s', message.id, message.attempts, logged)
         return await _finish(
             message,
             status='failed' if failed else 'queued',
