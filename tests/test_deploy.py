@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -76,7 +77,8 @@ def nginx_config(tmp_path: Path, listen_port: int, instance_ports: list[int]) ->
         ('user root;\n' if os.geteuid() == 0 else '')
         + f'worker_processes 1;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/nginx-error.log warn;\n'
         + 'daemon off;\nevents { worker_connections 256; }\nhttp {\n    include /etc/nginx/mime.types;\n'
-        + f'    access_log {tmp_path}/nginx-access.log;\n'
+        + '    log_format routed \'$cookie_portal_route $upstream_addr $status "$request"\';\n'
+        + f'    access_log {tmp_path}/nginx-access.log routed;\n'
         + ''.join(f'    {name}_temp_path {path};\n' for name, path in temp.items())
         + f'    include {tmp_path / "site.conf"};\n}}\n'
     )
@@ -125,6 +127,17 @@ async def _client_addresses(url: str) -> set[str]:
         return set(await AuditEvent.all().values_list('client_address', flat=True))
 
 
+def _routes(access_log: Path) -> dict:
+    """Which instance each browser (by its `portal_route` cookie) reached, from nginx's access log."""
+    lines = access_log.read_text().splitlines()
+    by_cookie: dict[str, set[str]] = {}
+    for line in lines:
+        cookie, upstream, _ = line.split(' ', 2)
+        if cookie != '-' and upstream != '-':
+            by_cookie.setdefault(cookie, set()).add(upstream)
+    return {'lines': lines, 'by_cookie': by_cookie}
+
+
 async def _staff_enables_portal(page: Page, proxy_url: str) -> None:
     await page.goto(proxy_url + '/staff')
     await page.get_by_label('Email').fill('frontdesk@example.org')
@@ -154,6 +167,9 @@ async def test_two_instances_behind_nginx_serve_the_whole_login_journey_over_web
             'PORTAL_SMTP_PORT': str(smtp_server.port),
         }
         with deployment(tmp_path, shared) as proxy_url:
+            for _ in range(16):  # new visitors, no cookie yet: spread over both instances
+                with urllib.request.urlopen(proxy_url + '/login', timeout=30) as response:
+                    assert any(c.startswith('portal_route=') for c in response.headers.get_all('Set-Cookie'))
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 try:
@@ -184,6 +200,12 @@ async def test_two_instances_behind_nginx_serve_the_whole_login_journey_over_web
                     assert 'portal_route' in cookies  # the proxy's sticky-session key
                 finally:
                     await browser.close()
+        routed = _routes(tmp_path / 'nginx-access.log')
+        assert any(' 101 ' in line and 'transport=websocket' in line for line in routed['lines'])  # websockets
+        assert len(routed['by_cookie']) >= 2  # the staff browser and the phone
+        assert len({line.split(' ')[1] for line in routed['lines']}) == 2  # both instances served visitors
+        for route, upstreams in routed['by_cookie'].items():
+            assert len(upstreams) == 1, f'browser {route} reached {upstreams}: sessions are not sticky'
         addresses = await _client_addresses(url)
         assert SPOOFED not in addresses
         assert '127.0.0.1' in addresses  # the proxy's view of the client, passed on and trusted
