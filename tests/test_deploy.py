@@ -1,38 +1,32 @@
 """The production recipe, run for real: Debian's nginx with `deploy/nginx/eyecare-portal.conf` in front of
 two instances started as `deploy/systemd/eyecare-portal@.service` starts them, on PostgreSQL and Redis,
-and the login journey in headless Chromium through the proxy.
+and the login journey in headless Chromium through the proxy, then the load benchmark's smoke mode.
 
 It runs in the PostgreSQL pass of the suite only (skipped, with the reason, on SQLite), so CI runs it once.
 """
 
+import asyncio
 import os
 import re
-import shutil
-import subprocess
-import sys
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 from tortoise.context import TortoiseContext
 
+from bench import load
 from models.audit import AuditEvent
 from portal.db import apply_migrations, tortoise_config
-from portal.devmail import _free_port
 from tests import factories
 from tests.databases import PG_URL, fresh_database_url
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, running_process
+from tests.deployment import NGINX, deployment
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.mail import SmtpServer, link_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.deploy]
 
-NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
-SITE = ROOT / 'deploy' / 'nginx' / 'eyecare-portal.conf'
-UNIT = ROOT / 'deploy' / 'systemd' / 'eyecare-portal@.service'
 REDIS_URL = 'redis://127.0.0.1:6379'
 SPOOFED = '203.0.113.99'
 
@@ -46,75 +40,14 @@ def require_nginx_and_postgres() -> None:
         pytest.skip('nginx is not installed (apt-get install nginx)')
 
 
-def unit_service(port: int, state_dir: Path, shared_env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-    """The command and environment the systemd unit gives instance `port`, with this checkout and a
-    temporary state directory standing in for /opt/eyecare-portal and /var/lib/eyecare-portal."""
-    text = UNIT.read_text().replace('%i', str(port))
-    text = text.replace('/opt/eyecare-portal', str(ROOT)).replace('/var/lib/eyecare-portal', str(state_dir))
-    settings = dict(re.findall(r'^Environment=(\w+)=(.*)$', text, flags=re.M))
-    [exec_start] = re.findall(r'^ExecStart=(.*)$', text, flags=re.M)
-    [workdir] = re.findall(r'^WorkingDirectory=(.*)$', text, flags=re.M)
-    assert Path(workdir) == ROOT
-    python, *args = exec_start.split()
-    assert python == f'{ROOT}/.venv/bin/python' and args == ['main.py']
-    Path(settings['PORTAL_DATA_DIR']).mkdir(parents=True)  # systemd's StateDirectory=
-    return [sys.executable, *args], {**shared_env, **settings}  # unit lines win, as after EnvironmentFile=
-
-
-def nginx_config(tmp_path: Path, listen_port: int, instance_ports: list[int]) -> Path:
-    """The shipped site file, listening on a free loopback port and pointing at this test's instances,
-    inside a minimal main configuration (Debian's would also load sites-enabled/default on port 80)."""
-    site = SITE.read_text()
-    site = re.sub(r'^\s*listen \[::\]:80;\n', '', site, flags=re.M)
-    site = site.replace('listen 80;', f'listen 127.0.0.1:{listen_port};')
-    upstreams = ''.join(f'    server 127.0.0.1:{port};\n' for port in instance_ports)
-    site, replaced = re.subn(r'(    server 127\.0\.0\.1:\d+;\n)+', upstreams, site)
-    assert replaced == 1
-    (tmp_path / 'site.conf').write_text(site)
-    temp = {name: tmp_path / name for name in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi')}
-    main = tmp_path / 'nginx.conf'
-    main.write_text(
-        ('user root;\n' if os.geteuid() == 0 else '')
-        + f'worker_processes 1;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/nginx-error.log warn;\n'
-        + 'daemon off;\nevents { worker_connections 256; }\nhttp {\n    include /etc/nginx/mime.types;\n'
-        + '    log_format routed \'$cookie_portal_route $upstream_addr $status "$request"\';\n'
-        + f'    access_log {tmp_path}/nginx-access.log routed;\n'
-        + ''.join(f'    {name}_temp_path {path};\n' for name, path in temp.items())
-        + f'    include {tmp_path / "site.conf"};\n}}\n'
-    )
-    return main
-
-
-@contextmanager
-def deployment(tmp_path: Path, shared_env: dict[str, str]) -> Iterator[str]:
-    """Two instances and nginx in front of them; yields the proxy's URL."""
-    ports, listen_port = [_free_port(), _free_port()], _free_port()
-    proxy_url = f'http://127.0.0.1:{listen_port}'
-    config = nginx_config(tmp_path, listen_port, ports)
-    checked = nginx_test(config)
-    assert 'syntax is ok' in checked and 'test is successful' in checked, checked
-    with ExitStack() as stack:
-        for port in ports:
-            command, env = unit_service(port, tmp_path / 'state', {**shared_env, 'PORTAL_BASE_URL': proxy_url})
-            log = tmp_path / f'instance-{port}.log'
-            stack.enter_context(running_process(command, env, f'http://127.0.0.1:{port}/login', log))
-        stack.enter_context(running_process([NGINX, '-c', str(config)], {}, proxy_url + '/login', tmp_path / 'nx.log'))
-        yield proxy_url
-
-
-def nginx_test(config: Path) -> str:
-    """`nginx -t`: what an operator runs before reloading."""
-    done = subprocess.run([NGINX, '-t', '-c', str(config)], capture_output=True, text=True, timeout=30, check=False)
-    return done.stdout + done.stderr
-
-
-async def _seed(url: str, email: str) -> None:
+async def _seed(url: str, email: str, load_emails: list[str]) -> None:
     await apply_migrations(url)
     async with TortoiseContext() as ctx:
         await ctx.init(config=tortoise_config(url))
         practice = await factories.make_practice(name='Harborview Eye Care')
         provider = await factories.make_provider(practice, name='Morgan Ellery')
-        await factories.make_staff(email='frontdesk@example.org', name='Robin Desk')
+        staff = await factories.make_staff(email='frontdesk@example.org', name='Robin Desk')
+        await load.seed_patients(practice, provider, staff, load_emails)
         patient = await factories.make_patient(practice, first_name='Avery', last_name='Lindqvist', email=email)
         await factories.make_spectacle_rx(patient, provider)
         await factories.make_appointment(patient, in_days=10, reason='Contact lens fitting')
@@ -156,9 +89,10 @@ async def test_two_instances_behind_nginx_serve_the_whole_login_journey_over_web
 ):
     require_nginx_and_postgres()
     require_chromium()
-    email = f'avery.{uuid.uuid4().hex[:8]}@example.com'  # Redis outlives the test: a fresh address each run
+    run = uuid.uuid4().hex[:8]  # Redis outlives the test: fresh addresses each run
+    email, load_emails = f'avery.{run}@example.com', [f'load{n}.{run}@example.com' for n in range(2)]
     async with fresh_database_url(str(tmp_path)) as url:
-        await _seed(url, email)
+        await _seed(url, email, load_emails)
         shared = {
             'PORTAL_DATABASE_URL': url,
             'PORTAL_REDIS_URL': REDIS_URL,
@@ -166,7 +100,8 @@ async def test_two_instances_behind_nginx_serve_the_whole_login_journey_over_web
             'PORTAL_SMTP_HOST': '127.0.0.1',
             'PORTAL_SMTP_PORT': str(smtp_server.port),
         }
-        with deployment(tmp_path, shared) as proxy_url:
+        with deployment(tmp_path, shared) as deployed:
+            proxy_url = deployed.url
             for _ in range(16):  # new visitors, no cookie yet: spread over both instances
                 with urllib.request.urlopen(proxy_url + '/login', timeout=30) as response:
                     assert any(c.startswith('portal_route=') for c in response.headers.get_all('Set-Cookie'))
@@ -200,6 +135,13 @@ async def test_two_instances_behind_nginx_serve_the_whole_login_journey_over_web
                     assert 'portal_route' in cookies  # the proxy's sticky-session key
                 finally:
                     await browser.close()
+
+            # The load benchmark's smoke mode through the proxy: two simulated patients, the whole journey.
+            smoke = load.Results()
+            await asyncio.gather(
+                *(load.journey(proxy_url, address, '198.51.100.7', smtp_server, smoke) for address in load_emails)
+            )
+            assert smoke.failures == [] and smoke.journeys == 2
         routed = _routes(tmp_path / 'nginx-access.log')
         assert any(' 101 ' in line and 'transport=websocket' in line for line in routed['lines'])  # websockets
         assert len(routed['by_cookie']) >= 2  # the staff browser and the phone
