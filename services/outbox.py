@@ -223,7 +223,12 @@ def describe_failure(error: BaseException, smtp: SmtpTransport) -> str:
             f'The mail server at {smtp.where} does not offer STARTTLS. Check PORTAL_SMTP_PORT '
             '(usually 587 for starttls) or use PORTAL_SMTP_SECURITY=tls (usually port 465).'
         )
-    if 'authentication' in text.lower() and isinstance(error, aiosmtplib.SMTPException):
+    if 'server ready message' in text:
+        return (
+            f'The mail server at {smtp.where} did not greet in plain text, so it probably expects TLS from the '
+            'first byte: use PORTAL_SMTP_SECURITY=tls (usually port 465).'
+        )
+    if isinstance(error, aiosmtplib.SMTPException) and ('AUTH' in text or 'authentication' in text.lower()):
         return (
             f'The mail server at {smtp.where} offers no way to log in on this connection ({text}). '
             'Most servers accept a login only over TLS: set PORTAL_SMTP_SECURITY to starttls or tls.'

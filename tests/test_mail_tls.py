@@ -163,3 +163,26 @@ def test_check_mail_sends_a_test_message_and_prints_the_servers_answer(tmp_path,
     assert bad.returncode == 1
     assert bad.stderr.startswith("Not sent. The mail server's certificate at 127.0.0.1:")
     assert 'PORTAL_SMTP_CA_FILE' in bad.stderr and 'Traceback' not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ('server_mode', 'security', 'expected'),
+    [
+        ('starttls', 'tls', '(WRONG_VERSION_NUMBER). Port 465 usually needs PORTAL_SMTP_SECURITY=tls'),
+        ('tls', 'starttls', 'did not greet in plain text, so it probably expects TLS from the first byte'),
+        ('starttls', 'none', 'offers no way to log in on this connection'),
+    ],
+)
+async def test_a_security_setting_that_does_not_match_the_port_says_which_to_use(
+    ca, ca_file, server_mode, security, expected
+):
+    server = TlsSmtpServer(ca, server_mode, USER, PASSWORD)
+    server.start()
+    try:
+        smtp = outbox.SmtpTransport(**{**transport(server, security, ca_file=ca_file).__dict__, 'timeout': 3.0})
+        with pytest.raises(Exception) as error:
+            await outbox.send_email(smtp, to='pat@example.com', subject='Hello', body='x')
+    finally:
+        server.stop()
+    assert expected in outbox.describe_failure(error.value, smtp)
+    assert server.logins == []
