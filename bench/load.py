@@ -10,9 +10,14 @@ same widgets) is loaded the same way by as many clients at once, in the same run
 
     python -m bench.load [--levels 1,10,25,50] [--database-url postgres://...] [--smoke]
 
-`--smoke` runs two patients once and checks the journey works (no budget): CI can run it through a proxy
-with `--base-url`, against instances already running on a database it seeded with `--seed-only`.
-The load generator shares the machine's cores with the app: its own CPU time is printed beside the results.
+With PostgreSQL reachable (`--database-url`, default the bench server) and nginx installed, the same levels
+run on one instance and then on two behind nginx as deploy/ sets them up (Redis shared; nginx believes the
+generator's X-Forwarded-For as from a proxy in front, so each simulated patient keeps its own address);
+otherwise on one instance with SQLite. `--smoke` runs two patients on one instance, no budget;
+tests/test_deploy.py runs the same journey through the proxy.
+The load generator shares the machine's cores with the app: its own CPU time is printed beside the results,
+and so is the share of its cores the app actually got (far below 100% means the machine, not the app, was
+the limit). Page failures are mostly NiceGUI's 3 s limit on building a page ('Response ... not ready').
 """
 
 import argparse
@@ -262,7 +267,8 @@ def report(label: str, level: Level, cores: int) -> None:
     print(
         f'{label:<34} pages {len(times):>4}  p50 {p50:6.0f} ms  p95 {level.p95 * 1000:6.0f} ms  '
         f'journeys/s {level.per_second:5.2f} ({level.per_second / cores:4.2f} per app core)  '
-        f'app CPU {level.app_cpu:5.1f} s  generator CPU {level.generator_cpu:5.1f} s  '
+        f'app CPU {level.app_cpu:5.1f} s ({level.app_cpu / level.wall / cores:4.0%} of its cores)  '
+        f'generator CPU {level.generator_cpu:5.1f} s  '
         f'failures {len(level.results.failures)}'
     )
     for failure in level.results.failures[:3]:
