@@ -71,9 +71,41 @@ class CodeRejected(DomainError):
         super().__init__('That code is not correct or has expired. Check the latest email, or ask for a new link.')
 
 
+# Per address: strict (one link a minute, five in 15 minutes), so nobody's inbox can be flooded. Per client
+# address: roomy, because a waiting room shares one Wi-Fi (and so one address) between many patients.
+PER_ADDRESS_MINUTE = 1
+PER_ADDRESS_15_MINUTES = 5
+PER_CLIENT_15_MINUTES = 60
+FIFTEEN_MINUTES = 15 * 60
+
+
+def _minutes(n: int) -> str:
+    return '1 minute' if n == 1 else f'{n} minutes'
+
+
 class TooManyRequests(DomainError):
-    def __init__(self) -> None:
-        super().__init__('Please wait a minute before asking for another link.')
+    """Throttled: says which limit and how long to wait, the same for known and unknown addresses."""
+
+    def __init__(self, blocked: throttle.Blocked) -> None:
+        self.retry_after_seconds = max(1, int(blocked.retry_after + 0.999))
+        minutes = _minutes(blocked.retry_after_minutes)
+        if blocked.limit.key.startswith('client:'):
+            self.kind = 'client'
+            message = (
+                f'Please wait {minutes} before asking for another link: many links were asked for from this '
+                'internet connection (a shared Wi-Fi, for example) in the last 15 minutes. '
+                'On mobile data you can ask now.'
+            )
+        elif blocked.limit.window_seconds == FIFTEEN_MINUTES:
+            self.kind = 'address'
+            message = (
+                f'Please wait {minutes} before asking for another link: we send at most '
+                f'{PER_ADDRESS_15_MINUTES} links to one address in 15 minutes. If one has arrived, use the newest.'
+            )
+        else:
+            self.kind = 'minute'
+            message = 'Please wait a minute before asking for another link.'
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -103,16 +135,17 @@ async def request_login_link(email: str, client_address: str) -> None:
     """The patient's request. Returns quietly whether or not the address is known or active, so the
     page can answer the same words either way; raises TooManyRequests (for any address) when throttled."""
     email = normalize_email(email)
-    allowed = await throttle.current().allow(
+    blocked = await throttle.current().attempt(
         [
-            throttle.Limit(_email_key(email), 1, 60),
-            throttle.Limit(_email_key(email) + ':15m', 5, 15 * 60),
-            throttle.Limit('client:' + client_address, 10, 15 * 60),
+            throttle.Limit(_email_key(email), PER_ADDRESS_MINUTE, 60),
+            throttle.Limit(_email_key(email) + ':15m', PER_ADDRESS_15_MINUTES, FIFTEEN_MINUTES),
+            throttle.Limit('client:' + client_address, PER_CLIENT_15_MINUTES, FIFTEEN_MINUTES),
         ]
     )
-    if not allowed:
-        log.info('login link request throttled for %s', mask_email(email))
-        raise TooManyRequests()
+    if blocked is not None:
+        refusal = TooManyRequests(blocked)
+        log.info('login link request throttled for %s (%s limit)', mask_email(email), refusal.kind)
+        raise refusal
     account = await PortalAccount.get_or_none(active_email=email)
     if account is None:
         log.info('login link requested for %s: no active account', mask_email(email))

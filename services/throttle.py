@@ -2,9 +2,11 @@
 
 A request passes only if every limit has room, and is then counted against all of them. That
 check-and-count is one atomic step (no await in memory, one Lua script in Redis), so concurrent
-requests, even on several app instances, can never slip past a limit together.
+requests, even on several app instances, can never slip past a limit together. A refusal says
+which limit is full and how long until it has room, so the person can be told the truth.
 """
 
+import math
 import secrets
 import time
 from collections import defaultdict, deque
@@ -24,8 +26,21 @@ class Limit:
     window_seconds: int
 
 
+@dataclass(frozen=True)
+class Blocked:
+    """A refused attempt: the full limit that frees up last, and the seconds until it has room."""
+
+    limit: Limit
+    retry_after: float
+
+    @property
+    def retry_after_minutes(self) -> int:
+        """Whole minutes to wait, rounded up (at least one): what a person is told."""
+        return max(1, math.ceil(self.retry_after / 60))
+
+
 class Counter(Protocol):
-    async def hit(self, limits: list[Limit]) -> bool: ...
+    async def hit(self, limits: list[Limit]) -> Blocked | None: ...
     async def count(self, key: str, window_seconds: int) -> int: ...
 
 
@@ -48,32 +63,51 @@ class MemoryCounter:
     async def count(self, key: str, window_seconds: int) -> int:
         return len(self._live(key, window_seconds, self._clock()))
 
-    async def hit(self, limits: list[Limit]) -> bool:
+    async def hit(self, limits: list[Limit]) -> Blocked | None:
         now = self._clock()
-        if any(len(self._live(lim.key, lim.window_seconds, now)) >= lim.max_hits for lim in limits):
-            return False
+        blocked: Blocked | None = None
+        for limit in limits:
+            hits = self._live(limit.key, limit.window_seconds, now)
+            if len(hits) >= limit.max_hits:
+                # Room comes back when the hit that keeps the window full slides out of it.
+                wait = hits[len(hits) - limit.max_hits] + limit.window_seconds - now
+                if blocked is None or wait > blocked.retry_after:
+                    blocked = Blocked(limit, wait)
+        if blocked is not None:
+            return blocked
         for limit in limits:
             self._hits[limit.key].append(now)
-        return True
+        return None
 
 
 # KEYS: one sorted set per limit. ARGV: now, a unique member, then max_hits and window per key.
+# Returns {} when counted, else {index of the full limit that frees up last (1-based), seconds to wait}
+# (the wait as a string: Redis would truncate a Lua number to an integer).
 _HIT_SCRIPT = """
 local now = tonumber(ARGV[1])
+local blocked, longest = 0, -1
 for i, key in ipairs(KEYS) do
   local max_hits = tonumber(ARGV[1 + 2 * i])
   local window = tonumber(ARGV[2 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  if redis.call('ZCARD', key) >= max_hits then
-    return 0
+  local count = redis.call('ZCARD', key)
+  if count >= max_hits then
+    local oldest = redis.call('ZRANGE', key, count - max_hits, count - max_hits, 'WITHSCORES')
+    local wait = tonumber(oldest[2]) + window - now
+    if wait > longest then
+      blocked, longest = i, wait
+    end
   end
+end
+if blocked > 0 then
+  return {blocked, tostring(longest)}
 end
 for i, key in ipairs(KEYS) do
   local window = tonumber(ARGV[2 + 2 * i])
   redis.call('ZADD', key, now, ARGV[2])
   redis.call('EXPIRE', key, math.ceil(window) + 60)
 end
-return 1
+return {}
 """
 
 
@@ -94,11 +128,15 @@ class RedisCounter:
             _, count = await pipe.execute()
         return int(count)
 
-    async def hit(self, limits: list[Limit]) -> bool:
+    async def hit(self, limits: list[Limit]) -> Blocked | None:
         args: list[object] = [repr(self._clock()), secrets.token_hex(8)]
         for limit in limits:
             args += [limit.max_hits, limit.window_seconds]
-        return bool(await self._script(keys=[self.prefix + lim.key for lim in limits], args=args))
+        result = await self._script(keys=[self.prefix + lim.key for lim in limits], args=args)
+        if not result:
+            return None
+        index, wait = result
+        return Blocked(limits[int(index) - 1], float(wait))
 
     async def clear(self) -> None:
         """Forget every counter under this prefix (tests, or an operator lifting a block)."""
@@ -116,6 +154,10 @@ class Throttle:
         self.counter = counter
 
     async def allow(self, limits: list[Limit]) -> bool:
+        return await self.counter.hit(limits) is None
+
+    async def attempt(self, limits: list[Limit]) -> Blocked | None:
+        """Count the attempt and return None, or return why it was refused (counted nowhere)."""
         return await self.counter.hit(limits)
 
 

@@ -72,6 +72,36 @@ async def test_a_refused_request_is_counted_against_no_limit(make_throttle, cloc
     assert await counter.count('client:1.2.3.4', 15 * 60) == 1
 
 
+async def test_a_refusal_says_how_long_until_the_limit_has_room(make_throttle, clock):
+    throttle = make_throttle()
+    limits = [Limit('email:a', 2, 15 * 60)]
+    assert await throttle.attempt(limits) is None
+    clock.advance(100)
+    assert await throttle.attempt(limits) is None
+    clock.advance(200)
+    blocked = await throttle.attempt(limits)
+    assert blocked is not None
+    assert blocked.limit == limits[0]
+    assert blocked.retry_after == pytest.approx(15 * 60 - 300)  # the first hit leaves the window then
+    assert blocked.retry_after_minutes == 10
+    clock.advance(blocked.retry_after + 0.5)
+    assert await throttle.attempt(limits) is None
+
+
+async def test_a_refusal_names_the_full_limit_that_frees_up_last(make_throttle, clock):
+    throttle = make_throttle()
+    minute, quarter = Limit('email:a', 1, 60), Limit('email:a:15m', 2, 15 * 60)
+    assert await throttle.attempt([minute, quarter]) is None
+    blocked = await throttle.attempt([minute, quarter])
+    assert blocked is not None and blocked.limit == minute
+    assert blocked.retry_after == pytest.approx(60)
+    clock.advance(61)
+    assert await throttle.attempt([minute, quarter]) is None
+    blocked = await throttle.attempt([minute, quarter])
+    assert blocked is not None and blocked.limit == quarter  # both are full; the 15-minute one decides
+    assert blocked.retry_after == pytest.approx(15 * 60 - 61)
+
+
 async def test_keys_are_counted_separately(make_throttle, clock):
     throttle = make_throttle()
     assert await throttle.allow([Limit('email:a', 1, 60)])
