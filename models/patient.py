@@ -15,6 +15,12 @@ class Patient(Model):
     email_normalized = fields.CharField(max_length=320, default='', db_index=True)
     phone = fields.CharField(max_length=40, default='')
     phone_digits = fields.CharField(max_length=20, default='', db_index=True)
+    phone_reversed = fields.CharField(
+        max_length=20, default='', db_default='', db_index=True
+    )  # digits backwards: suffix search
+    # Set when the SMS provider said the number refused texts (the patient replied STOP); cleared with a new number.
+    text_blocked_reason = fields.CharField(max_length=300, default='', db_default='')
+    text_blocked_at = fields.DatetimeField(null=True)
     search_name = fields.CharField(max_length=210, default='', db_index=True)  # 'first last', folded
     search_last = fields.CharField(max_length=210, default='', db_index=True)  # 'last first', folded
     address = fields.CharField(max_length=300, default='')

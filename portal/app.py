@@ -22,6 +22,7 @@ from portal.db import apply_migrations, tortoise_config
 from portal.devmail import DevMailbox
 from portal.mail import smtp_transport
 from services import events, magic_link, outbox, reminders, sessions, throttle
+from services.transports import TwilioTransport
 
 log = logging.getLogger('portal')
 
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> None:
     """Wire everything for one process. Called by `main.py`, and again by each page test."""
     global dev_mailbox
     use_settings(settings)
+    configure_logging()
     access_log = logging.getLogger('uvicorn.access')
     if not any(isinstance(f, RedactTokens) for f in access_log.filters):
         access_log.addFilter(RedactTokens())
@@ -103,7 +105,7 @@ def create_app(settings: Settings) -> None:
         )
     )
     dev_mailbox = DevMailbox(settings.data_dir / 'devmail', settings.dev_mailbox_port) if settings.dev_mailbox else None
-    outbox.configure(smtp_transport(settings, dev_mailbox.port if dev_mailbox else None))
+    outbox.configure(smtp_transport(settings, dev_mailbox.port if dev_mailbox else None), sms=_sms_transport(settings))
 
     orm = RegisterTortoise(config=tortoise_config(settings.database_url))
     retry_task: asyncio.Task | None = None
@@ -168,6 +170,30 @@ def create_app(settings: Settings) -> None:
         tailwind=False,
         uvicorn_logging_level='info',
     )
+
+
+def _sms_transport(settings: Settings) -> TwilioTransport | None:
+    if settings.sms_provider != 'twilio':
+        return None  # staff copy texts into their own phone system
+    return TwilioTransport(
+        account_sid=settings.twilio_account_sid or '',
+        auth_token=settings.twilio_auth_token or '',
+        from_number=settings.twilio_from or '',
+        api_url=settings.twilio_api_url or '',
+    )
+
+
+def configure_logging() -> None:
+    """Print the app's own INFO lines (uvicorn configures only its loggers). Emails are masked where they
+    are logged; the Twilio library logs whole requests (numbers and texts) at INFO, so it is held to WARNING."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter('%(levelname)s:     %(name)s: %(message)s'))
+    for name in ('portal', 'services', 'pages'):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        if not logger.handlers:
+            logger.addHandler(handler)
+    logging.getLogger('twilio').setLevel(logging.WARNING)
 
 
 async def _retry_outbox_forever() -> None:

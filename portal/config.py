@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = None
     mail_from: str = 'Patient Portal <portal@localhost>'
 
+    sms_provider: Literal['twilio'] | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_api_url: str | None = None  # tests and staging only: Twilio's API lives at https://api.twilio.com
+
     redis_url: str | None = None
     demo: bool = False
 
@@ -52,6 +58,14 @@ class Settings(BaseSettings):
             self.secret_key = _generated_secret(self.data_dir)
         if self.smtp_ca_file and not self.smtp_ca_file.is_file():
             raise ValueError(f'PORTAL_SMTP_CA_FILE names {self.smtp_ca_file}, which is not a readable file')
+        if self.sms_provider == 'twilio':
+            missing = [
+                f'PORTAL_{name.upper()}'
+                for name in ('twilio_account_sid', 'twilio_auth_token', 'twilio_from')
+                if not (getattr(self, name) or '').strip()
+            ]
+            if missing:
+                raise ValueError(f'PORTAL_SMS_PROVIDER=twilio needs {", ".join(missing)}')
         if not self.demo and _is_weak(self.secret_key):
             raise ValueError(
                 f'PORTAL_SECRET_KEY is a placeholder or shorter than {MIN_SECRET_LENGTH} characters; '

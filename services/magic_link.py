@@ -17,9 +17,11 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.portal_account import LoginToken, PortalAccount
+from models.practice import Practice
 from services import audit, events, outbox, sessions, throttle
 from services.email_addresses import mask_email, normalize_email
 from services.errors import DomainError
+from services.phones import display_phone, phone_e164
 
 log = logging.getLogger(__name__)
 
@@ -183,13 +185,23 @@ async def issue_link(account: PortalAccount, actor: audit.Actor, *, purpose: str
             expires_at=expires_at,
             client_address=actor.client_address[:64],
         )
-        message = await outbox.enqueue_email(
+        message = await outbox.enqueue_template(
+            'invitation' if purpose == outbox.Purpose.INVITATION else 'login_link',
             to=account.login_email,
-            subject=f'Your login link for the {practice.name} patient portal',
-            body=_email_body(patient.first_name, practice.name, practice.phone, url, code, settings.valid_minutes),
             purpose=purpose,
             patient=patient,
             expires_at=expires_at,
+            sent_by=actor.label if actor.type == 'staff' else '',
+            first_name=patient.first_name,
+            practice_name=practice.name,
+            practice_phone=display_phone(practice.phone),
+            practice_phone_e164=phone_e164(practice.phone),
+            portal_url=portal_url(practice),
+            url=url,
+            button_url=url,
+            button_label='Log in to the patient portal',
+            code=code,
+            minutes=settings.valid_minutes,
         )
         await audit.record(
             'portal.invitation_sent' if actor.type == 'staff' else 'portal.login_link_sent',
@@ -203,15 +215,9 @@ async def issue_link(account: PortalAccount, actor: audit.Actor, *, purpose: str
     return IssuedLink(url=url, code=code, message_id=message.id)
 
 
-def _email_body(first_name: str, practice: str, phone: str, url: str, code: str, minutes: int) -> str:
-    return (
-        f'Hello {first_name},\n\n'
-        f'Here is your link to log in to the {practice} patient portal:\n\n{url}\n\n'
-        f'Open it and press Continue. The link works once, for {minutes} minutes.\n\n'
-        f'Asked on another device, such as a computer? Type this code there instead: {code}\n\n'
-        'If you did not ask for this email you can ignore it: nobody can log in without it.\n\n'
-        f'{practice}\n{phone}\n'
-    )
+def portal_url(practice: Practice) -> str:
+    """The address patients are sent to: the practice's own setting, else the portal's base URL."""
+    return (practice.portal_url or '').strip() or link_settings().base_url
 
 
 def _decode(token: str) -> dict:

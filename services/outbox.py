@@ -6,58 +6,48 @@ database never send the same message twice.
 
 import asyncio
 import logging
-import ssl
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import make_msgid
 
-import aiosmtplib
 from tortoise.expressions import Q
 
-from models.outbox import OutboxMessage
+from models.outbox import Channel, OutboxMessage, Purpose, Status
 from models.patient import Patient
-from services import events
+from services import email_templates, events
+from services.phones import phone_e164
+from services.transports import Envelope, Receipt, SmtpTransport, Transport, describe_failure
+
+__all__ = ['Channel', 'Purpose', 'SmtpTransport', 'Status', 'describe_failure']
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 CLAIM_SECONDS = 120
-SMS_LOG_REPLY = 'No SMS provider is configured: the text was written to the server log, not sent to a phone.'
+COPIED_REPLY = 'Copied for the practice phone system: the portal did not send this text.'
 # Messages whose body carries a login link: a credential, kept no longer than needed.
-LINK_PURPOSES = ('login_link', 'invitation')
+LINK_PURPOSES = (Purpose.LOGIN_LINK, Purpose.INVITATION)
 REDACTED_BODY = '(The login link in this message was removed after delivery.)'
 
-
-@dataclass(frozen=True)
-class SmtpTransport:
-    host: str
-    port: int
-    mail_from: str
-    username: str | None = None
-    password: str | None = None
-    security: str = 'none'  # none | starttls | tls
-    timeout: float = 15.0
-    ca_file: str | None = None  # a private CA trusted besides the system's
-
-    @property
-    def where(self) -> str:
-        return f'{self.host}:{self.port}'
-
-
-_transport: SmtpTransport | None = None
+_transports: dict[Channel, Transport] = {}
 _pending: set[asyncio.Task] = set()
 
 
-def configure(transport: SmtpTransport) -> None:
-    global _transport
-    _transport = transport
+def configure(email: SmtpTransport, sms: Transport | None = None) -> None:
+    """The transports of this process, one per channel; without an SMS transport texts can only be copied."""
+    _transports.clear()
+    _transports[Channel.EMAIL] = email
+    if sms is not None:
+        _transports[Channel.SMS] = sms
 
 
-def transport() -> SmtpTransport:
-    if _transport is None:
-        raise RuntimeError('outbox.configure() was not called')
-    return _transport
+def transport(channel: Channel = Channel.EMAIL) -> Transport:
+    if channel not in _transports:
+        raise RuntimeError(f'no {channel} transport: outbox.configure() was not called with one')
+    return _transports[channel]
+
+
+def can_send(channel: Channel) -> bool:
+    """Whether the portal itself can deliver on this channel (an SMS provider is configured)."""
+    return channel in _transports
 
 
 def now() -> datetime:
@@ -77,24 +67,78 @@ async def enqueue_email(
     purpose: str,
     patient: Patient | None = None,
     expires_at: datetime | None = None,
+    html: str = '',
+    sent_by: str = '',
 ) -> OutboxMessage:
     """Queue a message. Often called inside the caller's transaction, so the caller publishes the
-    `messages` event once it commits (or the delivery attempt that follows does)."""
+    `messages` event once it commits (or the delivery attempt that follows does).
+
+    Without `html` the HTML alternative is made from the plain text, so every email has both parts."""
     return await OutboxMessage.create(
-        channel='email',
+        channel=Channel.EMAIL,
         purpose=purpose,
         patient=patient,
         to_address=to,
         subject=subject,
         body=body,
+        html_body=html or email_templates.html_from_text(subject, body),
         expires_at=expires_at,
+        sent_by=sent_by,
         next_attempt_at=now(),
     )
 
 
-async def enqueue_text(*, to: str, body: str, purpose: str, patient: Patient | None = None) -> OutboxMessage:
+async def enqueue_template(
+    kind: str,
+    *,
+    to: str,
+    purpose: str,
+    patient: Patient | None = None,
+    expires_at: datetime | None = None,
+    sent_by: str = '',
+    **context: object,
+) -> OutboxMessage:
+    """Queue an email rendered from `templates/email/<kind>.txt` and `.html` (see services.email_templates)."""
+    mail = email_templates.render(kind, **context)
+    return await enqueue_email(
+        to=to,
+        subject=mail.subject,
+        body=mail.text,
+        html=mail.html,
+        purpose=purpose,
+        patient=patient,
+        expires_at=expires_at,
+        sent_by=sent_by,
+    )
+
+
+async def enqueue_text(
+    *, to: str, body: str, purpose: str, patient: Patient | None = None, sent_by: str = ''
+) -> OutboxMessage:
     return await OutboxMessage.create(
-        channel='sms', purpose=purpose, patient=patient, to_address=to, body=body, next_attempt_at=now()
+        channel=Channel.SMS,
+        purpose=purpose,
+        patient=patient,
+        to_address=to,
+        body=body,
+        sent_by=sent_by,
+        next_attempt_at=now(),
+    )
+
+
+async def record_copied_text(
+    *, to: str, body: str, purpose: str, patient: Patient | None = None, sent_by: str = ''
+) -> OutboxMessage:
+    """A text staff copied into the practice's own phone system: recorded, never claimed as delivered."""
+    return await OutboxMessage.create(
+        channel=Channel.SMS,
+        purpose=purpose,
+        patient=patient,
+        to_address=to,
+        body=body,
+        status=Status.COPIED,
+        server_reply=COPIED_REPLY,
+        sent_by=sent_by,
     )
 
 
@@ -114,36 +158,36 @@ async def deliver(message_id: int) -> OutboxMessage | None:
     takes over once the deadline has passed. A queued message is sent at once even during its backoff.
     """
     claimed = await OutboxMessage.filter(
-        Q(status='queued') | Q(status='sending', next_attempt_at__lte=now()), id=message_id
-    ).update(status='sending', next_attempt_at=now() + timedelta(seconds=CLAIM_SECONDS))
+        Q(status=Status.QUEUED) | Q(status=Status.SENDING, next_attempt_at__lte=now()), id=message_id
+    ).update(status=Status.SENDING, next_attempt_at=now() + timedelta(seconds=CLAIM_SECONDS))
     if not claimed:
         return None
     message = await OutboxMessage.get(id=message_id)
     if message.expires_at and message.expires_at <= now():
-        return await _finish(message, status='failed', error='Expired before it could be delivered.')
-    try:
-        reply = await _send(message)
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
-        message.attempts += 1
-        failed = message.attempts >= MAX_ATTEMPTS
-        problem = describe_failure(error, transport())
-        refused = isinstance(error, aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPRecipientRefused)
-        logged = type(error).__name__ if refused else problem  # a refusal quotes the patient's address
-        log.warning('outbox message %s attempt %s failed: %s', message.id, message.attempts, logged)
-        return await _finish(
-            message,
-            status='failed' if failed else 'queued',
-            error=problem[:1000],
-            next_attempt=None if failed else now() + backoff(message.attempts),
-        )
+        return await _finish(message, status=Status.FAILED, error='Expired before it could be delivered.')
+    receipt = await _send(message)
     message.attempts += 1
-    return await _finish(message, status='sent', reply=reply)
+    if receipt.delivered:
+        return await _finish(message, status=Status.SENT, reply=receipt.reply)
+    failed = receipt.permanent or message.attempts >= MAX_ATTEMPTS
+    log.warning(
+        'outbox message %s attempt %s failed%s', message.id, message.attempts, ' for good' if receipt.permanent else ''
+    )
+    if receipt.unreachable and message.patient_id:
+        await _mark_unreachable(message, receipt)
+    message.permanent_failure = receipt.permanent
+    return await _finish(
+        message,
+        status=Status.FAILED if failed else Status.QUEUED,
+        error=receipt.reply[:1000] or 'The transport gave no reason.',
+        next_attempt=None if failed else now() + backoff(message.attempts),
+    )
 
 
 async def _finish(
     message: OutboxMessage,
     *,
-    status: str,
+    status: Status,
     error: str = '',
     reply: str = '',
     next_attempt: datetime | None = None,
@@ -155,114 +199,44 @@ async def _finish(
     if reply:
         message.server_reply = reply[:500]
         message.sent_at = now()
-    if status not in ('queued', 'sending') and message.purpose in LINK_PURPOSES:
+    if status not in (Status.QUEUED, Status.SENDING) and message.purpose in LINK_PURPOSES:
         message.body = REDACTED_BODY
+        message.html_body = ''
     await message.save()
     if message.patient_id:
         await events.publish(message.patient_id, events.MESSAGES)
     return message
 
 
-async def _send(message: OutboxMessage) -> str:
-    if message.channel == 'sms':
-        log.info('SMS (log channel) message %s to ***%s: %s', message.id, message.to_address[-4:], message.body)
-        return SMS_LOG_REPLY
-    return await send_email(transport(), to=message.to_address, subject=message.subject, body=message.body)
+async def _send(message: OutboxMessage) -> Receipt:
+    if not can_send(Channel(message.channel)):
+        return Receipt(False, f'No {message.channel} transport is configured.', permanent=True)
+    sender = ''
+    if message.patient_id:
+        sender = await Patient.filter(id=message.patient_id).first().values_list('practice__name', flat=True) or ''
+    return await transport(Channel(message.channel)).send(message, Envelope(sender_name=sender))
+
+
+async def _mark_unreachable(message: OutboxMessage, receipt: Receipt) -> None:
+    """The provider says this number refuses texts (STOP): staff see why, and the Send button goes away."""
+    patient = await Patient.get_or_none(id=message.patient_id)
+    if patient is not None and phone_e164(patient.phone) == message.to_address:
+        patient.text_blocked_reason = receipt.unreachable
+        patient.text_blocked_at = now()
+        await patient.save(update_fields=['text_blocked_reason', 'text_blocked_at'])
+        await events.publish(patient.id, events.PORTAL)
 
 
 async def send_email(smtp: SmtpTransport, *, to: str, subject: str, body: str) -> str:
-    """One message through the mail server; returns the server's answer to the data (its queue id)."""
-    email = EmailMessage()
-    email['From'] = smtp.mail_from
-    email['To'] = to
-    email['Subject'] = subject
-    email['Message-ID'] = make_msgid(domain='portal.local')
-    email.set_content(body)
-    _, reply = await aiosmtplib.send(
-        email,
-        hostname=smtp.host,
-        port=smtp.port,
-        username=smtp.username or None,
-        password=smtp.password or None,
-        use_tls=smtp.security == 'tls',
-        start_tls=smtp.security == 'starttls',
-        cert_bundle=smtp.ca_file or None,
-        timeout=smtp.timeout,
-    )
-    return reply
-
-
-def describe_failure(error: BaseException, smtp: SmtpTransport) -> str:
-    """What went wrong in words an operator acts on (staff see it on the patient's messages too)."""
-    certificate = _in_chain(error, ssl.SSLCertVerificationError)
-    if certificate is not None:
-        reason = certificate.verify_message or str(certificate)
-        if 'mismatch' in reason.lower():  # 'Hostname mismatch' or 'IP address mismatch'
-            return (
-                f"The mail server's certificate does not name {smtp.host} ({reason}). "
-                'Set PORTAL_SMTP_HOST to the name on the certificate.'
-            )
-        return (
-            f"The mail server's certificate at {smtp.where} is not trusted ({reason}). If it is issued by a private "
-            "certificate authority, set PORTAL_SMTP_CA_FILE to that authority's certificate (a PEM file)."
-        )
-    if isinstance(error, aiosmtplib.SMTPAuthenticationError):
-        return (
-            f'The mail server at {smtp.where} refused the username or password ({error.code} {error.message}). '
-            'Check PORTAL_SMTP_USERNAME and PORTAL_SMTP_PASSWORD.'
-        )
-    tls = _in_chain(error, ssl.SSLError)
-    if tls is not None:
-        return (
-            f'A secure connection to the mail server at {smtp.where} could not be set up ({tls.reason or tls}). '
-            'Port 465 usually needs PORTAL_SMTP_SECURITY=tls, port 587 needs starttls.'
-        )
-    text = str(error)
-    if 'STARTTLS extension not supported' in text:
-        return (
-            f'The mail server at {smtp.where} does not offer STARTTLS. Check PORTAL_SMTP_PORT '
-            '(usually 587 for starttls) or use PORTAL_SMTP_SECURITY=tls (usually port 465).'
-        )
-    if 'server ready message' in text:
-        return (
-            f'The mail server at {smtp.where} did not greet in plain text, so it probably expects TLS from the '
-            'first byte: use PORTAL_SMTP_SECURITY=tls (usually port 465).'
-        )
-    if isinstance(error, aiosmtplib.SMTPException) and ('AUTH' in text or 'authentication' in text.lower()):
-        return (
-            f'The mail server at {smtp.where} offers no way to log in on this connection ({text}). '
-            'Most servers accept a login only over TLS: set PORTAL_SMTP_SECURITY to starttls or tls.'
-        )
-    if isinstance(error, aiosmtplib.SMTPSenderRefused):
-        return (
-            f'The mail server refused the sender {error.sender} ({error.code} {error.message}). '
-            'Set PORTAL_MAIL_FROM to an address this account may send from.'
-        )
-    if isinstance(error, aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPRecipientRefused):
-        return f'The mail server refused the recipient address: {text}'
-    if isinstance(error, aiosmtplib.SMTPConnectError | TimeoutError | ConnectionError):
-        return (
-            f'Cannot connect to the mail server at {smtp.where} ({text}). Check PORTAL_SMTP_HOST and '
-            'PORTAL_SMTP_PORT, and that this machine may reach that server.'
-        )
-    return f'{type(error).__name__}: {text}'
-
-
-def _in_chain(error: BaseException, kind: type[BaseException]) -> BaseException | None:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    """One message straight to the mail server, outside the outbox (`python main.py check-mail`); returns the
+    server's answer, raises what aiosmtplib raises (`describe_failure` puts it in words)."""
+    return await smtp.submit(smtp.build(to=to, subject=subject, body=body))
 
 
 async def retry_due(limit: int = 50) -> int:
     """Send what is due: called by the background loop; returns how many were sent."""
     due = (
-        await OutboxMessage.filter(status__in=('queued', 'sending'), next_attempt_at__lte=now())
+        await OutboxMessage.filter(status__in=(Status.QUEUED, Status.SENDING), next_attempt_at__lte=now())
         .order_by('id')
         .limit(limit)
         .values_list('id', flat=True)
@@ -270,12 +244,21 @@ async def retry_due(limit: int = 50) -> int:
     sent = 0
     for message_id in due:
         result = await deliver(message_id)
-        sent += bool(result and result.status == 'sent')
+        sent += bool(result and result.status == Status.SENT)
     return sent
 
 
 async def messages_for_patient(patient_id: int, limit: int = 20) -> list[OutboxMessage]:
     return await OutboxMessage.filter(patient_id=patient_id).order_by('-created_at', '-id').limit(limit)
+
+
+def sent_by_label(message: OutboxMessage) -> str:
+    """Who sent a message, for the Messages table."""
+    if message.sent_by:
+        return message.sent_by
+    if message.purpose == Purpose.LOGIN_LINK:
+        return "The patient's own request"
+    return 'The portal (automatic)'
 
 
 async def wait_for_pending() -> None:

@@ -12,7 +12,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-import phonenumbers
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -22,10 +21,18 @@ from models.practice import Practice
 from services import audit
 from services.email_addresses import normalize_email, validated_email
 from services.errors import DomainError, NotFound
+from services.phones import (  # noqa: F401 - re-exported: pages and tests import them from here
+    InvalidPhone,
+    _digits,
+    display_phone,
+    phone_digits,
+    phone_e164,
+    textable_phone,
+    validated_phone,
+)
 from services.portal_access import ensure_email_change_allowed
 from services.setup_status import require_setup
 
-DEFAULT_REGION = 'US'
 ISO_DATE = re.compile(r'^(\d{4})-(\d{1,2})-(\d{1,2})$')
 US_DATE = re.compile(r'^(\d{1,2})/(\d{1,2})/(\d{4})$')
 PHONE_QUERY = re.compile(r'^[\d\s().+-]+$')
@@ -34,10 +41,6 @@ _ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz'
 
 class PatientInvalid(DomainError):
     """A field of the patient form is wrong; the message says which and how to fix it."""
-
-
-class InvalidPhone(DomainError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -81,29 +84,13 @@ def fold(text: str | None) -> str:
     return ' '.join(re.sub(r'[^a-z0-9]+', ' ', text).split())
 
 
-def _digits(value: str) -> str:
-    return re.sub(r'\D', '', value or '')
-
-
-def phone_digits(phone: str | None) -> str:
-    """The digits search matches on: the 10-digit national number for US numbers, else country code + number."""
-    digits = _digits(phone or '')
-    if not digits:
-        return ''
-    try:
-        parsed = phonenumbers.parse(phone or '', DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        return digits[-15:]
-    national = str(parsed.national_number)
-    return national if parsed.country_code == 1 else f'{parsed.country_code}{national}'
-
-
 def derive_search_columns(patient: Patient) -> Patient:
     """Fill the normalised email, phone digits and search names from what was typed (no database round trip,
     so bulk loads can use it too)."""
     patient.email = (patient.email or '').strip()
     patient.email_normalized = normalize_email(patient.email)
     patient.phone_digits = phone_digits(patient.phone)
+    patient.phone_reversed = patient.phone_digits[::-1]
     first, last = fold(patient.first_name), fold(patient.last_name)
     patient.search_name = f'{first} {last}'.strip()[:210]
     patient.search_last = f'{last} {first}'.strip()[:210]
@@ -172,7 +159,11 @@ def _search_plan(query: str) -> list[tuple[Q, str]]:
     if PHONE_QUERY.match(query) and len(digits := _digits(query)) >= 3:
         if len(digits) == 11 and digits.startswith('1'):
             digits = digits[1:]
-        return [(_prefix('phone_digits', digits), 'phone_digits')]
+        # The whole number or its start, then its end ('0134', '5550134'): a suffix is a prefix of the reversed digits.
+        return [
+            (_prefix('phone_digits', digits), 'phone_digits'),
+            (_prefix('phone_reversed', digits[::-1]), 'phone_reversed'),
+        ]
     if ',' in query:  # 'rivera, jamie'
         last, _, first = query.partition(',')
         key = f'{fold(last)} {fold(first)}'.strip()
@@ -226,36 +217,6 @@ async def search_patients(query: str, limit: int = 50) -> list[PatientRow]:
 # the patient form
 
 
-def validated_phone(phone: str | None, *, required: bool = False) -> str:
-    """The number formatted for display ('(207) 555-0134'); '' when blank and optional."""
-    phone = (phone or '').strip()
-    if not phone:
-        if required:
-            raise InvalidPhone('This patient has no phone number on file. Ask the patient for a mobile number.')
-        return ''
-    try:
-        parsed = phonenumbers.parse(phone, DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
-        raise InvalidPhone(
-            f'"{phone}" is not a valid phone number. Enter a US number with its area code, '
-            'such as (207) 555-0134, or an international number starting with +.'
-        )
-    style = (
-        phonenumbers.PhoneNumberFormat.NATIONAL
-        if parsed.country_code == 1
-        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    return phonenumbers.format_number(parsed, style)
-
-
-def textable_phone(phone: str | None) -> str:
-    """E.164 form for an SMS gateway; raises InvalidPhone with the sentence for staff."""
-    display = validated_phone(phone, required=True)
-    return phonenumbers.format_number(phonenumbers.parse(display, DEFAULT_REGION), phonenumbers.PhoneNumberFormat.E164)
-
-
 def _validated_name(value: str, label: str) -> str:
     value = ' '.join((value or '').split())
     if not value:
@@ -298,6 +259,8 @@ def _apply(patient: Patient, data: PatientInput, *, new: bool) -> list[str]:
     values['email'] = email
     if new or phone_digits(phone) != patient.phone_digits:
         phone = validated_phone(phone)
+        if not new:  # a STOP belonged to the old number
+            patient.text_blocked_reason, patient.text_blocked_at = '', None
     values['phone'] = phone
     changed = [name for name, value in values.items() if new or getattr(patient, name) != value]
     for name, value in values.items():

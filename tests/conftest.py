@@ -11,7 +11,9 @@ from nicegui.testing.user_simulation import user_simulation
 
 from models import MODEL_MODULES
 from services import events, magic_link, outbox, sessions, throttle
+from services.transports import TwilioTransport
 from tests.databases import fresh_database_url, service_context
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
 from tests.mail import SmtpServer
 
 TEST_BASE_URL = 'http://portal.test'
@@ -23,6 +25,25 @@ def smtp_server() -> Iterator[SmtpServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    """A local server answering like Twilio's Messages API."""
+    server = FakeTwilio()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sms(db: object, smtp_server: SmtpServer, fake_twilio: FakeTwilio) -> FakeTwilio:
+    """Service tests with an SMS provider: the outbox texts through Twilio's library to the fake server."""
+    outbox.configure(
+        outbox.SmtpTransport(host='127.0.0.1', port=smtp_server.port, mail_from='portal@test'),
+        sms=TwilioTransport(ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, api_url=fake_twilio.url),
+    )
+    return fake_twilio
 
 
 @pytest.fixture

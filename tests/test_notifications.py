@@ -29,18 +29,6 @@ async def test_text_template_falls_back_to_the_base_url(db):
     assert 'Please navigate to http://portal.test to access' in notifications.text_invitation(practice)
 
 
-async def test_text_goes_through_the_outbox_to_the_log_channel_and_is_audited(db):
-    patient = await factories.make_active_patient(phone='207.555.0134')
-
-    message = await notifications.send_text_invitation(patient.id, STAFF)
-
-    assert (message.channel, message.to_address, message.status) == ('sms', '+12075550134', 'sent')
-    assert message.server_reply == outbox.SMS_LOG_REPLY
-    assert message.body.startswith('Message from Clearview Eye Care: Please navigate to')
-    event = await AuditEvent.get(action='portal.text_sent', patient_id=patient.id)
-    assert event.detail == {'message_id': message.id, 'to': '***0134'}
-
-
 async def test_text_needs_a_valid_phone_number(db):
     missing = await factories.make_active_patient(phone='')
     invalid = await factories.make_active_patient(phone='(555) 010-3000')

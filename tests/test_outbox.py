@@ -1,7 +1,6 @@
 """The outbox: every message is a row first, nothing is lost when the mail server is down, nothing is sent twice."""
 
 import asyncio
-import logging
 from datetime import UTC, datetime, timedelta
 
 from models.outbox import OutboxMessage
@@ -146,22 +145,6 @@ async def test_an_expired_login_link_is_not_sent_late(db, smtp_server):
     stored = await OutboxMessage.get(id=message.id)
     assert stored.status == 'failed' and 'Expired' in stored.last_error
     assert stored.body == outbox.REDACTED_BODY
-    assert smtp_server.messages == []
-
-
-async def test_a_text_goes_to_the_log_channel_with_a_visible_reply(db, smtp_server, caplog):
-    caplog.set_level(logging.INFO, logger='services.outbox')
-    patient = await factories.make_patient(phone='(555) 010-3000')
-    message = await outbox.enqueue_text(
-        to='+15550103000', body='Message from Clearview Eye Care: Please navigate to ...', purpose='text_invitation'
-    )
-    await OutboxMessage.filter(id=message.id).update(patient_id=patient.id)
-
-    sent = await outbox.deliver(message.id)
-
-    assert (sent.channel, sent.status, sent.server_reply) == ('sms', 'sent', outbox.SMS_LOG_REPLY)
-    logged = [r.getMessage() for r in caplog.records if r.name == 'services.outbox']
-    assert any('Message from Clearview Eye Care' in line and '+15550103000' not in line for line in logged), logged
     assert smtp_server.messages == []
 
 

@@ -1,0 +1,76 @@
+"""Phone numbers: one parse, one way of showing them, E.164 for the SMS provider, digits for search."""
+
+import re
+
+import phonenumbers
+
+from services.errors import DomainError
+
+DEFAULT_REGION = 'US'
+
+
+class InvalidPhone(DomainError):
+    pass
+
+
+def _digits(value: str) -> str:
+    return re.sub(r'\D', '', value or '')
+
+
+def phone_digits(phone: str | None) -> str:
+    """The digits search matches on: the 10-digit national number for US numbers, else country code + number."""
+    digits = _digits(phone or '')
+    if not digits:
+        return ''
+    try:
+        parsed = phonenumbers.parse(phone or '', DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return digits[-15:]
+    national = str(parsed.national_number)
+    return national if parsed.country_code == 1 else f'{parsed.country_code}{national}'
+
+
+def validated_phone(phone: str | None, *, required: bool = False) -> str:
+    """The number formatted for display ('(207) 555-0134'); '' when blank and optional."""
+    phone = (phone or '').strip()
+    if not phone:
+        if required:
+            raise InvalidPhone('This patient has no phone number on file. Ask the patient for a mobile number.')
+        return ''
+    try:
+        parsed = phonenumbers.parse(phone, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        raise InvalidPhone(
+            f'"{phone}" is not a valid phone number. Enter a US number with its area code, '
+            'such as (207) 555-0134, or an international number starting with +.'
+        )
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if parsed.country_code == 1
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(parsed, style)
+
+
+def display_phone(phone: str | None) -> str:
+    """A phone number written one way everywhere ('(207) 555-0134', '+44 20 7946 0958'); as typed if unparsable."""
+    try:
+        return validated_phone(phone)
+    except InvalidPhone:
+        return (phone or '').strip()
+
+
+def phone_e164(phone: str | None) -> str:
+    """E.164 form ('+12075550134'), or '' for a number that is missing or not valid."""
+    try:
+        return textable_phone(phone)
+    except InvalidPhone:
+        return ''
+
+
+def textable_phone(phone: str | None) -> str:
+    """E.164 form for an SMS gateway; raises InvalidPhone with the sentence for staff."""
+    display = validated_phone(phone, required=True)
+    return phonenumbers.format_number(phonenumbers.parse(display, DEFAULT_REGION), phonenumbers.PhoneNumberFormat.E164)
