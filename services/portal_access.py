@@ -35,8 +35,9 @@ class PortalEmailInvalid(DomainError):
 class PortalEmailInUse(DomainError):
     """Rule 2: only one active portal account per address. Names the conflict and the fix."""
 
-    def __init__(self, other_patient_name: str) -> None:
+    def __init__(self, other_patient_name: str, other_patient_id: int | None = None) -> None:
         self.other_patient_name = other_patient_name
+        self.other_patient_id = other_patient_id  # the page links to that profile
         super().__init__(
             f'This email address is already used by the active portal account of {other_patient_name}. '
             'Give this patient their own email address, then enable the portal.'
@@ -78,14 +79,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _conflicting_patient_name(email_normalized: str, patient_id: int) -> str | None:
+async def _conflicting_patient(email_normalized: str, patient_id: int) -> Patient | None:
     other = (
         await PortalAccount.filter(active_email=email_normalized)
         .exclude(patient_id=patient_id)
         .select_related('patient')
         .first()
     )
-    return other.patient.full_name if other else None
+    return other.patient if other else None
 
 
 async def enable_portal(patient_id: int, staff: StaffUser, actor: audit.Actor) -> PortalAccount:
@@ -97,8 +98,8 @@ async def enable_portal(patient_id: int, staff: StaffUser, actor: audit.Actor) -
     if not is_valid_email(patient.email):
         raise PortalEmailInvalid(patient.email.strip())
     email = normalize_email(patient.email)
-    if other := await _conflicting_patient_name(email, patient.id):
-        raise PortalEmailInUse(other)
+    if other := await _conflicting_patient(email, patient.id):
+        raise PortalEmailInUse(other.full_name, other.id)
     try:
         async with in_transaction():
             account = await PortalAccount.get_or_none(patient_id=patient.id).select_for_update()
@@ -123,8 +124,8 @@ async def enable_portal(patient_id: int, staff: StaffUser, actor: audit.Actor) -
             )
     except IntegrityError:
         # Lost a race: either another patient took the address, or a second click enabled this one.
-        if other := await _conflicting_patient_name(email, patient.id):
-            raise PortalEmailInUse(other) from None
+        if other := await _conflicting_patient(email, patient.id):
+            raise PortalEmailInUse(other.full_name, other.id) from None
         if await PortalAccount.exists(patient_id=patient.id, active_email__not_isnull=True):
             raise PortalAlreadyActive() from None
         raise PortalEmailInUse('another patient') from None

@@ -78,6 +78,7 @@ async def app_env(
         monkeypatch.setenv('PORTAL_SMTP_PORT', str(smtp_server.port))
         monkeypatch.delenv('PORTAL_DEMO', raising=False)
         monkeypatch.delenv('PORTAL_REDIS_URL', raising=False)
+        monkeypatch.delenv('PORTAL_SMS_PROVIDER', raising=False)
         yield url
 
 

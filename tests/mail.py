@@ -21,6 +21,15 @@ CODE = re.compile(r'Type this code there instead: (\d{6})')
 class _Collector:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.lower() in self.refused:
+            return f'550 5.1.1 <{address}>: mailbox unavailable'
+        envelope.rcpt_tos.append(address)
+        return '250 OK'
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
@@ -42,6 +51,10 @@ class SmtpServer:
         if self.running:
             self._controller.stop()
             self.running = False
+
+    def refuse(self, address: str) -> None:
+        """Answer RCPT TO for this address with a permanent 550, like a mailbox that does not exist."""
+        self._collector.refused.add(address.lower())
 
     @property
     def messages(self) -> list[EmailMessage]:

@@ -143,3 +143,26 @@ async def test_an_old_invalid_phone_does_not_block_other_edits(db):
     patient = await factories.make_patient(phone='(555) 010-3000')  # not a valid US number
     data = PatientInput('Jamie', 'Changed', '1985-04-12', email=patient.email, phone='(555) 010-3000')
     assert (await update_patient(patient.id, data, STAFF)).last_name == 'Changed'
+
+
+async def test_search_finds_a_phone_by_its_last_four_or_seven_digits(db):
+    await factories.make_patient(first_name='Jamie', last_name='Rivera', phone='(207) 555-0134')
+    await factories.make_patient(first_name='Alex', last_name='Chen', phone='(207) 555-0177')
+
+    assert names(await search_patients('0134')) == ['Rivera, Jamie']
+    assert names(await search_patients('555-0134')) == ['Rivera, Jamie']
+    assert names(await search_patients('5550134')) == ['Rivera, Jamie']
+    assert names(await search_patients('(207) 555-0134')) == ['Rivera, Jamie']
+    assert sorted(names(await search_patients('207 555'))) == ['Chen, Alex', 'Rivera, Jamie']
+    assert names(await search_patients('9999')) == []
+
+
+async def test_a_changed_phone_is_found_by_its_new_ending_only(db):
+    patient = await factories.make_patient(first_name='Jamie', last_name='Rivera', phone='(207) 555-0134')
+    form = PatientInput(
+        first_name='Jamie', last_name='Rivera', date_of_birth='1985-04-12', email=patient.email, phone='207-555-0188'
+    )
+    await update_patient(patient.id, form, STAFF)
+
+    assert names(await search_patients('0188')) == ['Rivera, Jamie']
+    assert names(await search_patients('0134')) == []

@@ -188,11 +188,12 @@ async def test_send_login_link_delivers_a_real_mail_and_shows_the_server_reply(u
     mail = await smtp_server.wait_for(patient.email)
     assert '/login/link/' in link_in(mail)
     await user.should_see('OK queued as test', retries=100)  # the test server's reply, on the messages panel
-    await user.should_see('Email · Login link')
+    await user.should_see('Email · Portal invitation')
+    await user.should_see('Riley Front Desk')  # who sent it, in the Messages table
     assert await AuditEvent.exists(action='portal.invitation_sent', patient_id=patient.id)
 
 
-async def test_notify_by_text_shows_the_template_and_records_it_on_the_log_channel(user: User):
+async def test_without_an_sms_provider_staff_copy_the_text_and_the_row_says_copied_not_sent(user: User):
     await factories.make_practice(
         name='Clearview Eye Care', phone='(207) 555-0100', portal_url='https://eyes.example.com'
     )
@@ -200,19 +201,21 @@ async def test_notify_by_text_shows_the_template_and_records_it_on_the_log_chann
     await staff_sign_in(user)
     await open_profile(user, patient)
 
-    choose(user, 'Notify by text')
+    choose(user, 'Copy text for your phone system')
 
     await user.should_see(
         'Message from Clearview Eye Care: Please navigate to https://eyes.example.com to access your patient portal.'
     )
     await user.should_see('Reply or call (207) 555-0100 with questions.')
-    user.find(marker='send-text').click()
+    await user.should_see('the portal does not read them')
+    user.find(marker='copy-text').click()
 
-    await user.should_see('Log only: not sent to a phone', retries=100)
-    await user.should_see(outbox.SMS_LOG_REPLY)
+    await user.should_see('Copied, not sent', retries=100)
+    await user.should_see(outbox.COPIED_REPLY)
+    await user.should_not_see('Accepted')
     message = await OutboxMessage.get(patient_id=patient.id, channel='sms')
-    assert (message.status, message.to_address) == ('sent', '+12075550134')
-    assert await AuditEvent.exists(action='portal.text_sent', patient_id=patient.id)
+    assert (message.status, message.to_address, message.sent_at) == ('copied', '+12075550134', None)
+    assert await AuditEvent.exists(action='portal.text_copied', patient_id=patient.id)
 
 
 async def test_notify_by_text_explains_a_missing_or_invalid_phone(user: User):
@@ -220,10 +223,10 @@ async def test_notify_by_text_explains_a_missing_or_invalid_phone(user: User):
     await staff_sign_in(user)
     await open_profile(user, patient)
 
-    choose(user, 'Notify by text')
+    choose(user, 'Copy text for your phone system')
 
-    await user.should_see('is not a valid phone number')
-    assert not user.find(marker='send-text').elements.pop().enabled
+    await user.should_see('is not a valid phone number', retries=100)
+    assert not user.find(marker='copy-text').elements.pop().enabled
     assert not await OutboxMessage.exists(patient_id=patient.id, channel='sms')
 
 
@@ -270,7 +273,7 @@ async def test_mail_server_down_leaves_the_link_queued_with_the_error_in_view(us
 
     choose(user, 'Send login link by email')
 
-    await user.should_see('did not accept the login link', retries=100)
+    await user.should_see('did not accept the invitation', retries=100)
     await user.should_see('retried automatically')
     await user.should_see('Queued')
     await user.should_see('Next try')

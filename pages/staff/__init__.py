@@ -5,4 +5,4 @@ from nicegui import APIRouter
 router = APIRouter(prefix='/staff')
 
 # Importing the page modules registers their routes on `router`.
-from pages.staff import login, profile, search  # noqa: E402, F401
+from pages.staff import email_upkeep, login, profile, search  # noqa: E402, F401

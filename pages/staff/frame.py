@@ -18,6 +18,7 @@ def frame(title: str, staff: StaffUser | None = None) -> Iterator[None]:
             ui.link('Staff console', '/staff').classes('text-white text-h6 no-underline')
             if staff:
                 ui.link('Patients', '/staff').classes('text-white')
+                ui.link('Email upkeep', '/staff/email-upkeep').classes('text-white')
         if staff:
             with ui.row().classes('items-center gap-2'):
                 ui.label(f'{staff.name} ({staff.role})')

@@ -4,7 +4,7 @@ import asyncio
 
 from nicegui import context, ui
 
-from models.outbox import OutboxMessage
+from models.outbox import OutboxMessage, Status
 from models.patient import Patient
 from pages.access import StaffViewer
 from pages.staff.components import activation_help, local_time, portal_badge, us_date
@@ -13,9 +13,24 @@ from pages.staff.patient_form import patient_dialog
 from services import audit, events, notifications, outbox, portal_access
 from services.errors import DomainError, NotFound
 from services.patients import InvalidPhone, PatientInput, get_patient, textable_phone, update_patient
+from services.phones import display_phone
 
-PURPOSES = {'login_link': 'Login link', 'invitation': 'Login link', 'text_invitation': 'Portal invitation'}
-STATUS_COLORS = {'sent': 'positive', 'queued': 'warning', 'failed': 'negative'}
+PURPOSES = {
+    'login_link': 'Login link',
+    'invitation': 'Portal invitation',
+    'text_invitation': 'Portal invitation',
+    'appointment': 'Appointment',
+    'reminder': 'Appointment reminder',
+}
+CHANNELS = {'email': 'Email', 'sms': 'Text'}
+STATUSES = {  # what each status claims, and no more: a copied text was not sent by the portal
+    Status.QUEUED: ('Queued', 'warning'),
+    Status.SENDING: ('Sending', 'warning'),
+    Status.SENT: ('Sent', 'positive'),
+    Status.FAILED: ('Failed', 'negative'),
+    Status.COPIED: ('Copied, not sent', 'grey-8'),
+}
+COPY_TEXT = 'Copy text for your phone system'
 
 
 @staff_page('/patients/{patient_id}', title='Patient Profile')
@@ -48,6 +63,8 @@ class PatientProfile:
         self.staff = viewer.staff
         self.actor: audit.Actor = viewer.actor
         self.problem = ''  # the last refusal, kept on screen until the next action
+        self.problem_link: tuple[str, str] | None = None  # (label, url) that leads to the fix, if any
+        self.next_steps = False  # offered right after Enable Patient Portal
         self.status = portal_access.PortalStatus(active=False)
         self.messages: list[OutboxMessage] = []
         self._loading = asyncio.Lock()
@@ -94,6 +111,10 @@ class PatientProfile:
             ):
                 ui.icon('error_outline', size='sm')
                 ui.label(self.problem).mark('portal-problem')
+                if self.problem_link:
+                    ui.link(*self.problem_link).classes('text-weight-medium').mark('problem-link')
+        if self.next_steps and status.active:
+            self.next_steps_card()
         with ui.row().classes('w-full items-stretch gap-4'):
             self.demographics(status.active)
             self.portal_panel(status)
@@ -109,14 +130,29 @@ class PatientProfile:
         with button, ui.menu().props('anchor="bottom right" self="top right"'):
             if active:
                 ui.menu_item('Send login link by email', on_click=self.send_login_link)
-                ui.menu_item('Notify by text', on_click=self.notify_by_text)
+                ui.menu_item(self.text_action, on_click=self.notify_by_text)
                 ui.separator()
                 ui.menu_item('Disable Patient Portal', on_click=self.disable)
             else:
                 ui.menu_item('Enable Patient Portal', on_click=self.enable)
-                ui.menu_item('Notify by text', on_click=self.notify_by_text)
+                ui.menu_item(self.text_action, on_click=self.notify_by_text)
             ui.separator()
             ui.menu_item('Edit demographics', on_click=self.edit)
+
+    @property
+    def text_action(self) -> str:
+        return 'Notify by text' if notifications.can_send_texts() else COPY_TEXT
+
+    def next_steps_card(self) -> None:
+        with ui.card().classes('w-full bg-green-1 q-pa-md').props('flat bordered').mark('next-steps'):
+            ui.label('Portal enabled. Next steps:').classes('text-subtitle1 text-weight-medium')
+            ui.label(
+                'Email the invitation now (it explains the portal and carries a login link), or text the patient. '
+                'Later visits: the patient enters their email address on the portal and gets a link.'
+            )
+            with ui.row().classes('gap-2'):
+                ui.button('Email the invitation now', icon='mail', on_click=self.send_login_link).mark('next-email')
+                ui.button(self.text_action, icon='sms', on_click=self.notify_by_text).props('outline').mark('next-text')
 
     def demographics(self, portal_active: bool) -> None:
         patient = self.patient
@@ -129,12 +165,16 @@ class PatientProfile:
                     ('Name', patient.full_name),
                     ('Date of birth', us_date(patient.date_of_birth)),
                     ('Email', patient.email),
-                    ('Mobile phone', patient.phone),
+                    ('Mobile phone', display_phone(patient.phone)),
                     ('Address', patient.address),
                     ('Chart number', patient.chart_number),
                 ):
                     ui.label(label).classes('text-grey-7')
                     ui.label(value or 'not on file').classes('' if value else 'text-grey-6 text-italic')
+            if patient.text_blocked_reason:
+                ui.label(f'Not reachable by text: {patient.text_blocked_reason}').classes(
+                    'text-caption text-negative'
+                ).mark('text-blocked')
             if portal_active:
                 ui.label('The email is the portal login and is locked while the portal is active.').classes(
                     'text-caption text-grey-7'
@@ -184,7 +224,7 @@ class PatientProfile:
             ui.label(f'Times in {self.time_zone.replace("_", " ")} time.').classes('text-caption text-grey-7')
             with ui.element('q-markup-table').props('flat dense separator=horizontal').classes('w-full'):
                 with ui.element('thead'), ui.element('tr'):
-                    for heading in ('Created', 'Message', 'To', 'Status', 'Attempts', 'Mail server / details'):
+                    for heading in ('Created', 'Message', 'To', 'Sent by', 'Status', 'Attempts', 'Server / details'):
                         with ui.element('th').classes('text-left'):
                             ui.label(heading)
                 with ui.element('tbody'):
@@ -193,30 +233,30 @@ class PatientProfile:
 
     def message_row(self, message: OutboxMessage) -> None:
         zone = self.time_zone
-        log_only = message.channel == 'sms' and message.server_reply == outbox.SMS_LOG_REPLY
+        label, color = STATUSES.get(message.status, (message.status.capitalize(), 'grey'))
         with ui.element('tr'):
             with ui.element('td'):
                 ui.label(local_time(message.created_at, zone))
             with ui.element('td'):
-                kind = 'Text' if message.channel == 'sms' else 'Email'
+                kind = CHANNELS.get(message.channel, message.channel)
                 ui.label(f'{kind} · {PURPOSES.get(message.purpose, message.purpose)}')
             with ui.element('td'):
-                ui.label(message.to_address)
+                to = message.to_address
+                ui.label(display_phone(to) if to.startswith('+') else to).style('white-space: nowrap')
             with ui.element('td'):
-                if log_only:
-                    ui.badge('Log only: not sent to a phone', color='orange-9')
-                else:
-                    ui.badge(message.status.capitalize(), color=STATUS_COLORS.get(message.status, 'grey'))
+                ui.label(outbox.sent_by_label(message))
+            with ui.element('td'):
+                ui.badge(label, color=color)
             with ui.element('td'):
                 ui.label(str(message.attempts))
             with ui.element('td').style('white-space: normal; max-width: 28rem'):
                 if message.sent_at:
                     ui.label(f'Accepted {local_time(message.sent_at, zone)}').classes('text-caption')
                 if message.server_reply:
-                    ui.label(message.server_reply).classes('text-orange-10' if log_only else 'text-grey-8')
+                    ui.label(message.server_reply).classes('text-grey-8')
                 if message.last_error:
                     ui.label(message.last_error).classes('text-negative')
-                if message.status == 'queued' and message.next_attempt_at and message.attempts:
+                if message.status == Status.QUEUED and message.next_attempt_at and message.attempts:
                     ui.label(f'Next try {local_time(message.next_attempt_at, zone)}').classes('text-caption')
 
     # -- actions ------------------------------------------------------------------------------
@@ -235,7 +275,7 @@ class PatientProfile:
 
     async def _run(self, action: str, success: str) -> bool:
         """Shared shape of the menu actions: run, show the refusal or the success, refresh the panel."""
-        self.problem = ''
+        self.problem, self.problem_link, self.next_steps = '', None, False
         actor = self.actor
         try:
             if action == 'enable':
@@ -244,6 +284,11 @@ class PatientProfile:
                 await portal_access.disable_portal(self.patient.id, self.staff, actor)
         except DomainError as error:
             self.problem = str(error)
+            if other_id := getattr(error, 'other_patient_id', None):
+                self.problem_link = (
+                    f"Open {getattr(error, 'other_patient_name', 'the other patient')}'s profile",
+                    f'/staff/patients/{other_id}',
+                )
             await self.refresh()
             return False
         ui.notify(success, type='positive')
@@ -251,7 +296,9 @@ class PatientProfile:
         return True
 
     async def enable(self) -> None:
-        await self._run('enable', f'The patient portal is now active for {self.patient.full_name}.')
+        self.next_steps = await self._run('enable', f'The patient portal is now active for {self.patient.full_name}.')
+        if self.next_steps:
+            await self.content.refresh()
 
     async def disable(self) -> None:
         with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md').style('max-width: 480px'):
@@ -272,46 +319,71 @@ class PatientProfile:
             await self._run('disable', f'The patient portal is now disabled for {self.patient.full_name}.')
 
     async def send_login_link(self) -> None:
-        self.problem = ''
+        self.problem, self.problem_link, self.next_steps = '', None, False
         try:
             message = await notifications.send_login_link_email(self.patient.id, self.actor)
         except DomainError as error:
             self.problem = str(error)
         else:
-            if message.status == 'sent':
+            if message.status == Status.SENT:
                 ui.notify(
-                    f'Login link sent to {message.to_address}. The mail server accepted it: {message.server_reply}',
+                    f'Invitation with a login link sent to {message.to_address}. '
+                    f'The mail server accepted it: {message.server_reply}',
                     type='positive',
                     multi_line=True,
                 )
             else:
                 self.problem = (
-                    f'The mail server did not accept the login link for {message.to_address} yet '
+                    f'The mail server did not accept the invitation for {message.to_address} yet '
                     f'({message.last_error}). It stays in the outbox and is retried automatically.'
                 )
         await self.refresh()
 
     async def notify_by_text(self) -> None:
-        practice = self.patient.practice
-        text = notifications.text_invitation(practice)
+        """Send the rule-6 text through the SMS provider or, without one, copy it for the practice's phone system."""
+        patient = self.patient = await get_patient(self.patient.id)  # a STOP may have arrived since the page opened
+        text = notifications.text_invitation(patient.practice)
+        can_send = notifications.can_send_texts()
         try:
-            phone = textable_phone(self.patient.phone)
+            phone = textable_phone(patient.phone)
             phone_problem = ''
         except InvalidPhone as error:
             phone, phone_problem = '', str(error)
-        active = (await portal_access.portal_status(self.patient.id)).active
+        active = (await portal_access.portal_status(patient.id)).active
+        blocked = (
+            str(notifications.NotReachableByText(patient.text_blocked_reason)) if patient.text_blocked_reason else ''
+        )
         with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md').style('max-width: 560px'):
-            ui.label('Notify by text').classes('text-h6')
-            ui.label(f'To {self.patient.full_name}, {self.patient.phone or "no phone on file"}').classes('text-grey-8')
+            ui.label('Notify by text' if can_send else COPY_TEXT).classes('text-h6')
+            ui.label(f'To {patient.full_name}, {display_phone(patient.phone) or "no phone on file"}').classes(
+                'text-grey-8'
+            )
             ui.label(text).classes('bg-grey-2 rounded-borders q-pa-sm').style('white-space: pre-wrap').mark(
                 'text-preview'
             )
-            problem = ui.label(phone_problem or ('' if active else str(notifications.TextNeedsActivePortal())))
+            ui.label(notifications.REPLIES_NOT_READ).classes('text-caption text-grey-8').mark('replies-note')
+            if not can_send:
+                ui.label(
+                    'The portal has no SMS provider: copy the text into your phone system and send it from there. '
+                    'The Messages table records it as copied, not sent.'
+                ).classes('text-caption text-grey-8')
+            problem = ui.label(
+                phone_problem or blocked or ('' if active else str(notifications.TextNeedsActivePortal()))
+            )
             problem.classes('text-negative').props('role=alert')
 
             async def send() -> None:
                 try:
-                    message = await notifications.send_text_invitation(self.patient.id, self.actor)
+                    message = await notifications.send_text_invitation(patient.id, self.actor)
+                except DomainError as error:
+                    problem.text = str(error)
+                    return
+                dialog.submit(message)
+
+            async def copy_for_phone_system() -> None:
+                ui.clipboard.write(text)
+                try:
+                    message = await notifications.record_copied_text_invitation(patient.id, self.actor)
                 except DomainError as error:
                     problem.text = str(error)
                     return
@@ -323,20 +395,25 @@ class PatientProfile:
 
             with ui.row().classes('w-full justify-end'):
                 ui.button('Close', on_click=lambda: dialog.submit(None)).props('flat')
-                ui.button('Copy text', icon='content_copy', on_click=copy).props('outline')
-                send_button = ui.button('Send', icon='sms', on_click=send).mark('send-text')
-                send_button.set_enabled(bool(phone) and active)
+                if can_send:
+                    ui.button('Copy text', icon='content_copy', on_click=copy).props('outline')
+                    action = ui.button('Send', icon='sms', on_click=send).mark('send-text')
+                    action.set_enabled(bool(phone) and active and not blocked)
+                else:
+                    action = ui.button(COPY_TEXT, icon='content_copy', on_click=copy_for_phone_system).mark('copy-text')
+                    action.set_enabled(bool(phone) and active)
         dialog.open()
         message = await dialog
         dialog.delete()
         if isinstance(message, OutboxMessage):
-            self.problem = ''
-            if message.server_reply == outbox.SMS_LOG_REPLY:
-                ui.notify(
-                    f'Text recorded for {message.to_address}. {outbox.SMS_LOG_REPLY}', type='warning', multi_line=True
-                )
+            self.problem, self.problem_link = '', None
+            shown_to = display_phone(message.to_address)
+            if message.status == Status.COPIED:
+                ui.notify(f'Text copied for {shown_to}. Send it from your phone system.', type='info')
+            elif message.status == Status.SENT:
+                ui.notify(f'Text accepted by the SMS provider for {shown_to}.', type='positive')
             else:
-                ui.notify(f'Text sent to {message.to_address}.', type='positive')
+                self.problem = f'The text to {shown_to} was not sent: {message.last_error}'
             await self.refresh()
 
     async def edit(self) -> None:

@@ -9,6 +9,7 @@ from pages.staff.components import activation_help, portal_badge, us_date
 from pages.staff.page import staff_page
 from pages.staff.patient_form import patient_dialog
 from services.patients import PatientInput, create_patient, search_patients
+from services.phones import display_phone
 
 RESULT_LIMIT = 50
 
@@ -47,7 +48,9 @@ async def patient_search_page(viewer: StaffViewer, q: str = '') -> None:
                         with ui.element('td'):
                             ui.label(row.email or '—').classes('' if row.email else 'text-grey-6')
                         with ui.element('td'):
-                            ui.label(row.phone or '—').classes('' if row.phone else 'text-grey-6')
+                            ui.label(display_phone(row.phone) or '—').classes('' if row.phone else 'text-grey-6').style(
+                                'white-space: nowrap'
+                            )
                         with ui.element('td'):
                             portal_badge(row.portal_status)
 

@@ -1,0 +1,41 @@
+"""Email upkeep (`/staff/email-upkeep`): patients whose address is missing, invalid, shared or bouncing."""
+
+from nicegui import ui
+
+from pages.access import StaffViewer
+from pages.staff.page import staff_page
+from services.email_upkeep import PROBLEM_LABELS, Problem, email_upkeep
+
+
+@staff_page('/email-upkeep', title='Email upkeep')
+async def email_upkeep_page(viewer: StaffViewer) -> None:
+    report = await email_upkeep()
+    ui.label('Email upkeep').classes('text-h5')
+    ui.label(
+        'Patients whose email address needs attention. A patient needs their own valid address before the '
+        'portal can be enabled. Open the profile, use Edit to correct the address; the row then leaves this list.'
+    ).classes('text-grey-8')
+    with ui.row().classes('gap-3'):
+        for problem in Problem:
+            with ui.card().classes('q-pa-sm').props('flat bordered').mark(f'count-{problem}'):
+                ui.label(str(report.counts[problem])).classes('text-h6')
+                ui.label(PROBLEM_LABELS[problem]).classes('text-caption text-grey-8')
+    if not report.rows:
+        ui.label('Every patient has their own valid email address. Nothing to fix.').props('role=status')
+        return
+    with ui.element('q-markup-table').props('flat bordered separator=horizontal').classes('w-full'):
+        with ui.element('thead'), ui.element('tr'):
+            for heading in ('Patient', 'Email on file', 'Problem', 'Details'):
+                with ui.element('th').classes('text-left'):
+                    ui.label(heading)
+        with ui.element('tbody'):
+            for row in report.rows:
+                with ui.element('tr').mark(f'upkeep-{row.problem}'):
+                    with ui.element('td'):
+                        ui.link(row.name, f'/staff/patients/{row.patient_id}').classes('text-weight-medium')
+                    with ui.element('td'):
+                        ui.label(row.email or 'none').classes('' if row.email else 'text-grey-7 text-italic')
+                    with ui.element('td'):
+                        ui.label(PROBLEM_LABELS[row.problem])
+                    with ui.element('td').style('white-space: normal; max-width: 24rem'):
+                        ui.label(row.detail)
