@@ -133,6 +133,8 @@ def query_kinds(rng: random.Random, patients: list[Patient]) -> dict[str, Callab
         'email up to the @': lambda: anyone().email_normalized.partition('@')[0] + '@',
         'phone (full, formatted)': lambda: anyone().phone,
         'phone prefix (area code + 3)': lambda: anyone().phone[:9],
+        'phone last 4 digits': lambda: anyone().phone[-4:],
+        'phone last 7 digits': lambda: anyone().phone[-8:],
         'date of birth MM/DD/YYYY': lambda: anyone().date_of_birth.strftime('%m/%d/%Y'),
         'date of birth ISO': lambda: anyone().date_of_birth.isoformat(),
     }

@@ -42,11 +42,20 @@ async def test_an_appointment_request_is_not_kept_without_its_audit_row(db, monk
     assert not await AppointmentRequest.exists(patient_id=patient.id)
 
 
-async def test_a_text_is_not_queued_without_its_audit_row(db, monkeypatch):
+async def test_a_text_is_not_queued_without_its_audit_row(sms, monkeypatch):
     patient = await factories.make_active_patient(phone='(207) 555-0134')
     monkeypatch.setattr(audit, 'record', _failing)
     with pytest.raises(AuditDown):
         await notifications.send_text_invitation(patient.id, STAFF)
+    assert not await OutboxMessage.exists(patient_id=patient.id, channel='sms')
+    assert sms.received == []
+
+
+async def test_a_copied_text_is_not_recorded_without_its_audit_row(db, monkeypatch):
+    patient = await factories.make_active_patient(phone='(207) 555-0134')
+    monkeypatch.setattr(audit, 'record', _failing)
+    with pytest.raises(AuditDown):
+        await notifications.record_copied_text_invitation(patient.id, STAFF)
     assert not await OutboxMessage.exists(patient_id=patient.id, channel='sms')
 
 

@@ -23,7 +23,7 @@ async def test_a_link_queued_while_the_mail_server_was_down_shows_as_sent_when_a
     smtp_server.stop()
     await open_profile(user, patient)
     choose(user, 'Send login link by email')
-    await user.should_see('did not accept the login link', retries=100)
+    await user.should_see('did not accept the invitation', retries=100)
     await user.should_see(kind=ui.badge, content='Queued')
 
     back = SmtpServer()

@@ -8,6 +8,7 @@ from models.patient import Patient
 from pages.staff.components import us_date
 from services.errors import DomainError
 from services.patients import PatientInput
+from services.phones import display_phone
 
 
 async def patient_dialog(
@@ -40,7 +41,9 @@ async def patient_dialog(
                 'Locked while the patient portal is active: disable the portal to change the login email.'
             ).classes('text-caption text-grey-7 q-mt-none')
         phone = (
-            ui.input('Mobile phone', value=patient.phone if patient else '', placeholder='(207) 555-0134')
+            ui.input(
+                'Mobile phone', value=display_phone(patient.phone) if patient else '', placeholder='(207) 555-0134'
+            )
             .props('outlined dense type=tel')
             .classes('w-full')
         )
