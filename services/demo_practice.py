@@ -17,14 +17,15 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from models.appointment import Appointment, AppointmentRequest, VisitType
-from models.billing import Invoice, InvoiceLine, Payment
 from models.patient import Patient
 from models.practice import Location, Practice, Provider
 from models.prescription import Prescription, PrescriptionEye
 from models.staff import StaffUser
-from services import audit
+from services import audit, invoices, payments
+from services.invoices import AdjustmentDraft, InvoiceDraft, LineDraft
 from services.locations import LocationInput, add_location
 from services.patients import save_patient
+from services.payments import PaymentInput
 from services.portal_access import enable_portal
 from services.practice_setup import PracticeDetails, save_practice
 from services.providers import ProviderInput, add_provider
@@ -128,15 +129,16 @@ DEMO_VISIT_TYPES = {
     'Contact lens follow-up': VisitType.FOLLOW_UP,
     'Glasses fitting': VisitType.GLASSES_PROBLEM,
 }
-PRICES = {
-    'Comprehensive eye exam': 15000,
-    'Contact lens fitting': 9500,
-    'Retinal imaging (Optomap)': 3900,
-    'Single-vision lenses, anti-reflective': 21000,
-    'Progressive lenses, anti-reflective': 38500,
-    'Frames: Silhouette titanium': 24900,
-    'Annual supply, daily contact lenses': 54000,
-    'Insurance adjustment': -6000,
+PRICES = {  # (cents, taxable): Vermont taxes non-prescription goods; exams and Rx eyewear are exempt
+    'Comprehensive eye exam': (15000, False),
+    'Contact lens fitting': (9500, False),
+    'Retinal imaging (Optomap)': (3900, False),
+    'Single-vision lenses, anti-reflective': (21000, False),
+    'Progressive lenses, anti-reflective': (38500, False),
+    'Frames: Silhouette titanium': (24900, False),
+    'Annual supply, daily contact lenses': (54000, False),
+    'Lens cleaning kit': (1800, True),
+    'Non-prescription sunglasses': (8900, True),
 }
 
 
@@ -173,7 +175,8 @@ async def _seed(base_url: str) -> None:
         actor,
     )
     practice.portal_url = base_url
-    await practice.save(update_fields=['portal_url'])
+    practice.sales_tax_percent = Decimal('6')  # Vermont: on non-prescription goods only (see PRICES)
+    await practice.save(update_fields=['portal_url', 'sales_tax_percent'])
     locations = [
         await add_location(
             LocationInput(
@@ -209,10 +212,7 @@ async def _seed(base_url: str) -> None:
         patients.append(await save_patient(patient))
 
     eyes: list[PrescriptionEye] = []
-    lines: list[InvoiceLine] = []
-    payments: list[Payment] = []
     appointments: list[Appointment] = []
-    invoice_number = 2400
     for index, (row, patient) in enumerate(zip(PATIENTS, patients, strict=True)):
         age = (today - row.born).days // 365
         provider = providers[index % len(providers)]
@@ -249,40 +249,34 @@ async def _seed(base_url: str) -> None:
                 )
             )
 
-        # Invoices: the exam (paid in full), and for some an eyewear order that is part-paid or still open.
-        invoice_number += 1
+        # Invoices: the exam (paid in full), and for some an eyewear order that is part-paid or still open,
+        # with insurance, a discount or a taxable extra; all written through the billing service.
         exam_lines = ['Comprehensive eye exam'] + (['Retinal imaging (Optomap)'] if age >= 40 else [])
-        _, new_lines, new_payments = await _invoice(patient, f'INV-{invoice_number}', issued, exam_lines, pay='full')
-        lines += new_lines
-        payments += new_payments
+        await _invoice(patient, provider, issued, exam_lines, actor, pay='full')
         if index % 3 != 2:
-            invoice_number += 1
             order = ['Frames: Silhouette titanium']
             order.append(
                 'Progressive lenses, anti-reflective' if age >= 42 else 'Single-vision lenses, anti-reflective'
             )
-            if index % 4 == 0:
-                order.append('Insurance adjustment')
+            if index % 5 == 1:
+                order.append('Lens cleaning kit')
             pay = ('part', 'open', 'full')[index % 3]
             order_date = today - timedelta(days=rng.randint(3, 50))
-            _, new_lines, new_payments = await _invoice(patient, f'INV-{invoice_number}', order_date, order, pay=pay)
-            lines += new_lines
-            payments += new_payments
-        if row.first == 'Maria':  # the portal demo patient has one of each: paid, part-paid and open
-            invoice_number += 1
-            _, new_lines, new_payments = await _invoice(
-                patient,
-                f'INV-{invoice_number}',
-                today - timedelta(days=12),
-                ['Contact lens fitting', 'Annual supply, daily contact lenses'],
-                pay='open',
+            await _invoice(
+                patient, provider, order_date, order, actor, pay=pay, insured=index % 4 == 0, discount=index % 6 == 3
             )
-            lines += new_lines
-            payments += new_payments
+        if row.first == 'Maria':  # the portal demo patient has one of each: paid, part-paid, open and overdue
+            await _invoice(
+                patient,
+                provider,
+                today - timedelta(days=45),
+                ['Contact lens fitting', 'Annual supply, daily contact lenses', 'Non-prescription sunglasses'],
+                actor,
+                pay='part',
+                insured=True,
+            )
 
     await PrescriptionEye.bulk_create(eyes)
-    await InvoiceLine.bulk_create(lines)
-    await Payment.bulk_create(payments)
     await Appointment.bulk_create(appointments)
 
     by_name = {patient.full_name: patient for patient in patients}
@@ -396,22 +390,34 @@ def _appointment(
 
 
 async def _invoice(
-    patient: Patient, number: str, issued: date, descriptions: list[str], *, pay: str
-) -> tuple[Invoice, list[InvoiceLine], list[Payment]]:
-    """An invoice whose total and paid amounts agree with its lines and payments."""
-    total = sum(PRICES[description] for description in descriptions)
-    paid = {'full': total, 'part': total // 2 // 100 * 100, 'open': 0}[pay]
-    invoice = await Invoice.create(
-        patient=patient,
-        number=number,
+    patient: Patient,
+    provider: Provider,
+    issued: date,
+    descriptions: list[str],
+    actor: audit.Actor,
+    *,
+    pay: str,
+    insured: bool = False,
+    discount: bool = False,
+) -> None:
+    """An invoice written and paid through the billing service, so its totals are derived like any other."""
+    lines = [LineDraft(d, PRICES[d][0], taxable=PRICES[d][1], service_date=issued) for d in descriptions]
+    gross = sum(line.unit_cents for line in lines)
+    draft = InvoiceDraft(
         issued_on=issued,
         due_on=issued + timedelta(days=30),
-        total_cents=total,
-        paid_cents=paid,
+        provider_id=provider.id,
+        lines=lines,
+        insurance_expected_cents=gross * 3 // 10 // 100 * 100 if insured else 0,
+        insurance_paid_cents=gross * 3 // 10 // 100 * 100 if insured and pay == 'full' else 0,
+        adjustments=[AdjustmentDraft('discount', 2000, 'Second pair discount')] if discount else [],
     )
-    lines = [InvoiceLine(invoice=invoice, description=d, unit_cents=PRICES[d]) for d in descriptions]
-    payments = [Payment(invoice=invoice, amount_cents=paid, paid_on=issued, method='card')] if paid else []
-    return invoice, lines, payments
+    invoice = await invoices.write_invoice(patient.id, draft, actor)
+    balance = invoices.totals_of(await invoices.load_invoice(invoice.id)).balance_cents
+    paid = {'full': balance, 'part': balance // 2 // 100 * 100, 'open': 0}[pay]
+    if paid:
+        method = 'hsa_fsa' if insured else 'card'
+        await payments.record_payment(invoice.id, PaymentInput(paid, issued, method), actor)
 
 
 def _quarter(rng: random.Random, low: float, high: float) -> Decimal:

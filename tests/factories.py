@@ -5,12 +5,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from models.appointment import Appointment, AppointmentRequest
-from models.billing import Invoice, InvoiceLine, Payment
+from models.billing import Invoice
 from models.patient import Patient
 from models.practice import Location, Practice, Provider
 from models.prescription import Prescription, PrescriptionEye
 from models.staff import StaffUser
-from services import audit
+from services import audit, invoices, payments
+from services.invoices import LineDraft
 from services.portal_access import enable_portal
 from services.staff_auth import create_staff
 
@@ -150,19 +151,28 @@ async def make_appointment_request(patient: Patient, **fields: object) -> Appoin
 
 
 async def make_invoice(
-    patient: Patient, lines: list[tuple[str, int]], paid_cents: int = 0, **fields: object
+    patient: Patient,
+    lines: list[tuple[str, int] | LineDraft],
+    paid_cents: int = 0,
+    *,
+    number: str | None = None,
+    issued_on: date | None = None,
+    due_on: date | None = None,
+    **fields: object,
 ) -> Invoice:
-    total = sum(cents for _, cents in lines)
-    invoice = await Invoice.create(
-        patient=patient,
-        number=fields.pop('number', f'INV-{next(_seq):05d}'),
-        issued_on=fields.pop('issued_on', date.today() - timedelta(days=10)),
-        total_cents=total,
-        paid_cents=paid_cents,
-        **fields,
-    )
-    for description, cents in lines:
-        await InvoiceLine.create(invoice=invoice, description=description, unit_cents=cents)
+    """Written through the billing service (so tax, audit and events are real); `paid_cents` as one card payment.
+
+    Other `fields` go to the draft: provider_id, insurance_expected_cents, insurance_paid_cents, adjustments.
+    """
+    issued_on = issued_on or date.today() - timedelta(days=10)
+    drafts = [line if isinstance(line, LineDraft) else LineDraft(line[0], line[1]) for line in lines]
+    draft = invoices.InvoiceDraft(issued_on=issued_on, lines=drafts, due_on=due_on, **fields)  # type: ignore[arg-type]
+    invoice = await invoices.write_invoice(patient.id, draft, audit.SYSTEM)
+    if number:
+        invoice.number = number
+        await invoice.save(update_fields=['number'])
     if paid_cents:
-        await Payment.create(invoice=invoice, amount_cents=paid_cents, paid_on=date.today())
+        await payments.record_payment(
+            invoice.id, payments.PaymentInput(paid_cents, date.today()), audit.SYSTEM, confirm_credit=True
+        )
     return invoice

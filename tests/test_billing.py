@@ -31,8 +31,8 @@ async def test_balance_is_the_sum_of_open_invoice_balances(db):
 
     summary = await billing.billing_for(patient.id)
     assert summary.balance_cents == 15000 + 4500 - 2500 + 12999
-    assert [i.total_cents for i in summary.open_invoices] == [19500, 12999]
-    assert [i.total_cents for i in summary.paid_invoices] == [8000]
+    assert [v.totals.total_cents for v in summary.open_invoices] == [19500, 12999]
+    assert [v.totals.total_cents for v in summary.paid_invoices] == [8000]
 
 
 async def test_billing_runs_the_same_number_of_queries_for_one_or_many_invoices(db):

@@ -4,12 +4,11 @@ from html import escape
 
 from nicegui import ui
 
-from models.billing import Invoice
 from pages.access import PatientViewer
 from pages.patient import blocks
 from pages.patient.page import patient_page
 from services import billing
-from services.billing import format_money
+from services.billing import InvoiceView, format_money
 from services.prescriptions import long_date
 
 
@@ -32,17 +31,18 @@ async def billing_page(viewer: PatientViewer) -> None:
     blocks.use_css()
     if summary.open_invoices:
         ui.label('Open invoices').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
-        for invoice in summary.open_invoices:
-            _invoice_card(invoice, paid=False)
-    if summary.paid_invoices:
+        for view in summary.open_invoices:
+            _invoice_card(view, paid=False)
+    if summary.other_invoices:
         ui.label('Paid invoices').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
-        for invoice in summary.paid_invoices:
-            _invoice_card(invoice, paid=True)
+        for view in summary.other_invoices:
+            _invoice_card(view, paid=True)
     if not summary.invoices:
         ui.label('No invoices yet.').classes('text-body1')
 
 
-def _invoice_card(invoice: Invoice, *, paid: bool) -> None:
+def _invoice_card(view: InvoiceView, *, paid: bool) -> None:
+    invoice, totals = view.invoice, view.totals
     dates = f'Issued {long_date(invoice.issued_on)}'
     if invoice.due_on and not paid:
         dates += f' · due {long_date(invoice.due_on)}'
@@ -53,14 +53,14 @@ def _invoice_card(invoice: Invoice, *, paid: bool) -> None:
         )
         for line in sorted(invoice.lines, key=lambda item: item.id)
     ]
-    rows.append(blocks.money_row('Total', format_money(invoice.total_cents), 'strong'))
+    rows.append(blocks.money_row('Total', format_money(totals.total_cents), 'strong'))
     rows += [
         blocks.money_row(
             f'Payment {long_date(payment.paid_on)} ({payment.method})', format_money(-payment.amount_cents), 'muted'
         )
         for payment in sorted(invoice.payments, key=lambda item: (item.paid_on, item.id))
     ]
-    rows.append(blocks.money_row('Balance', format_money(invoice.balance_cents), 'strong'))
+    rows.append(blocks.money_row('Balance', format_money(totals.balance_cents), 'strong'))
     blocks.block(
         f'<section class="pp-card" aria-label="Invoice {escape(invoice.number)}">'
         f'<div class="pp-head"><h3 class="text-subtitle1 text-weight-bold">Invoice {escape(invoice.number)}</h3>'
