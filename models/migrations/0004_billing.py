@@ -20,7 +20,7 @@ class DropColumn(ops.RemoveField):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0002_practice_settings')]
+    dependencies = [('models', '0003_appointments')]
 
     initial = False
 
