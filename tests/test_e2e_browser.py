@@ -90,6 +90,16 @@ async def test_staff_enables_the_portal_and_the_patient_logs_in_by_emailed_link(
                     await expect(page.get_by_text('$135.00').first).to_be_visible()
                     await expect(page.get_by_text('INV-E2E-1').first).to_be_visible()
 
+                    # Staff record a payment at the desk: the patient's open Billing tab shows the new balance.
+                    billing = staff_page.get_by_test_id('billing-section')
+                    await billing.get_by_text('INV-E2E-1').click()
+                    await billing.get_by_role('button', name='Record payment').click()
+                    dialog = staff_page.get_by_role('dialog')
+                    await dialog.get_by_label('Amount of the payment $').fill('35')
+                    await dialog.get_by_role('button', name='Record payment').click()
+                    await expect(staff_page.get_by_text('Balance after credits: $100.00')).to_be_visible()
+                    await expect(page.get_by_test_id('balance')).to_have_text('$100.00', timeout=10_000)
+
                     # Staff disable the portal: the patient's open tab leaves by itself (pushed, no click).
                     await staff_page.get_by_role('button', name='Patient actions').click()
                     await staff_page.locator('.q-menu').get_by_text('Disable Patient Portal').click()

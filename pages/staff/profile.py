@@ -7,6 +7,7 @@ from nicegui import context, ui
 from models.outbox import OutboxMessage, Status
 from models.patient import Patient
 from pages.access import StaffViewer
+from pages.staff.billing import billing_section
 from pages.staff.components import activation_help, local_time, portal_badge, us_date
 from pages.staff.page import staff_page
 from pages.staff.patient_form import patient_dialog
@@ -61,6 +62,7 @@ class PatientProfile:
     def __init__(self, patient: Patient, viewer: StaffViewer) -> None:
         self.patient = patient
         self.staff = viewer.staff
+        self.viewer = viewer
         self.actor: audit.Actor = viewer.actor
         self.problem = ''  # the last refusal, kept on screen until the next action
         self.problem_link: tuple[str, str] | None = None  # (label, url) that leads to the fix, if any
@@ -82,6 +84,7 @@ class PatientProfile:
         self.messages = await outbox.messages_for_patient(self.patient.id)
         self.content()
         self.dialogs = ui.element()  # outside the refreshable parts, so a refresh never closes an open dialog
+        await billing_section(self.patient, self.viewer)
         unsubscribe = events.subscribe(self.patient.id, self.on_change)
         ui.context.client.on_delete(unsubscribe)  # deleted = gone for good (a brief reconnect keeps following)
 
