@@ -32,7 +32,7 @@ from tests.conftest import TEST_BASE_URL
 from tests.mail import SmtpServer
 from tests.portal_user import sign_in
 
-PAGES = {'/prescriptions': 'Your prescriptions', '/billing': 'Outstanding balance', '/appointments': 'Upcoming'}
+PAGES = {'/prescriptions': 'Your prescriptions', '/billing': 'Balance after credits', '/appointments': 'Upcoming'}
 # The service calls behind each page, timed alone to tell database time from building the page.
 SERVICES: dict[str, Callable[[int], Awaitable[object]]] = {
     '/prescriptions': prescriptions.prescriptions_for,

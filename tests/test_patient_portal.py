@@ -35,7 +35,7 @@ async def test_tabs_greet_the_patient_and_show_the_practice_phone(user: User, sm
     for path, heading in (
         ('/prescriptions', 'Your prescriptions'),
         ('/appointments', 'Upcoming'),
-        ('/billing', 'Outstanding balance'),
+        ('/billing', 'Balance after credits'),
     ):
         await user.open(path)
         await user.should_see(heading)

@@ -19,7 +19,7 @@ from services.invoices import AdjustmentDraft, InvoiceDraft, LineDraft
 from services.money import InvalidAmount, format_money, parse_money
 from services.payments import OverpaymentNeedsConfirmation, PaymentInput
 
-STATUS_COLORS = {'open': 'warning', 'overdue': 'negative', 'paid': 'positive', 'credit': 'info', 'void': 'grey-7'}
+STATUS_COLORS = {'open': 'orange-10', 'overdue': 'red-10', 'paid': 'green-9', 'credit': 'blue-9', 'void': 'grey-8'}
 
 
 def _date(value: str | None) -> date | None:
