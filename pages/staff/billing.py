@@ -30,7 +30,7 @@ def _date(value: str | None) -> date | None:
 
 
 class BillingSection:
-    """Follows the patient's billing events, so a payment taken at another desk shows here too."""
+    """Refreshed on the patient's billing events, so a payment taken at another desk shows here too."""
 
     def __init__(self, patient: Patient, viewer: StaffViewer) -> None:
         self.patient = patient
@@ -43,12 +43,12 @@ class BillingSection:
         return today_in(self.patient.practice.time_zone)
 
     async def show(self) -> None:
+        """Draw the section; the page that owns it passes the patient's billing events on to `on_change`
+        (one subscription per open profile)."""
         self.summary = await billing.billing_for(self.patient.id, self.today)
         await billing.record_view(self.patient.id, self.summary, self.actor)
         self.dialogs = ui.element()
         self.panel()
-        unsubscribe = events.subscribe(self.patient.id, self.on_change)
-        ui.context.client.on_delete(unsubscribe)
 
     async def on_change(self, event: events.Event) -> None:
         if event.topic == events.BILLING:

@@ -84,7 +84,7 @@ class PatientProfile:
         self.messages = await outbox.messages_for_patient(self.patient.id)
         self.content()
         self.dialogs = ui.element()  # outside the refreshable parts, so a refresh never closes an open dialog
-        await billing_section(self.patient, self.viewer)
+        self.billing = await billing_section(self.patient, self.viewer)
         unsubscribe = events.subscribe(self.patient.id, self.on_change)
         ui.context.client.on_delete(unsubscribe)  # deleted = gone for good (a brief reconnect keeps following)
 
@@ -93,6 +93,8 @@ class PatientProfile:
             await self.refresh_messages()
         elif event.topic == events.PORTAL:
             await self.refresh()
+        elif event.topic == events.BILLING:
+            await self.billing.on_change(event)
 
     @ui.refreshable_method
     def content(self) -> None:
