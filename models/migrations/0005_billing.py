@@ -20,7 +20,7 @@ class DropColumn(ops.RemoveField):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0003_appointments')]
+    dependencies = [('models', '0004_messages')]
 
     initial = False
 
