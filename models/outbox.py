@@ -21,6 +21,7 @@ class Purpose(StrEnum):
     LOGIN_LINK = 'login_link'  # the patient asked on the login page
     INVITATION = 'invitation'  # staff emailed the portal invitation with a login link
     TEXT_INVITATION = 'text_invitation'
+    STAFF_PASSWORD = 'staff_password'  # a team member's set-password link (invitation or reset)
 
 
 # Every email and text is a row before it is sent: nothing is lost when the server is down.

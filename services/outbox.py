@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 CLAIM_SECONDS = 120
 COPIED_REPLY = 'Copied for the practice phone system: the portal did not send this text.'
-# Messages whose body carries a login link: a credential, kept no longer than needed.
-LINK_PURPOSES = (Purpose.LOGIN_LINK, Purpose.INVITATION)
+# Messages whose body carries a login (or staff set-password) link: a credential, kept no longer than needed.
+LINK_PURPOSES = (Purpose.LOGIN_LINK, Purpose.INVITATION, Purpose.STAFF_PASSWORD)
 REDACTED_BODY = '(The login link in this message was removed after delivery.)'
 
 _transports: dict[Channel, Transport] = {}

@@ -59,6 +59,11 @@ async def create_staff(email: str, name: str, password: str, role: str = 'staff'
         raise StaffInputError(f'A staff account for {email} already exists.') from None
 
 
+async def hash_password(password: str) -> str:
+    """argon2id in a worker thread (it takes a noticeable moment), for every place that stores a password."""
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
 def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
