@@ -84,7 +84,7 @@ async def authenticate(email: str, password: str, client_address: str = '') -> S
     parallel guesses cannot read the same count and get more than five tries.
     """
     staff = await StaffUser.get_or_none(email=normalize_email(email), is_active=True)
-    if staff is None:
+    if staff is None or not staff.password_hash:  # unknown, or invited and no password chosen yet
         # spend the same time as a real check, so timing does not reveal which emails exist
         await asyncio.to_thread(_verify, _DUMMY_HASH, password + 'x')
         raise SignInFailed()
