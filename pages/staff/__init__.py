@@ -5,4 +5,13 @@ from nicegui import APIRouter
 router = APIRouter(prefix='/staff')
 
 # Importing the page modules registers their routes on `router`.
-from pages.staff import email_upkeep, login, profile, search  # noqa: E402, F401
+from pages.staff import (  # noqa: E402, F401
+    email_upkeep,
+    login,
+    practice_settings,
+    profile,
+    search,
+    set_password,
+    setup,
+    team,
+)

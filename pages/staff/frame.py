@@ -19,6 +19,9 @@ def frame(title: str, staff: StaffUser | None = None) -> Iterator[None]:
             if staff:
                 ui.link('Patients', '/staff').classes('text-white')
                 ui.link('Email upkeep', '/staff/email-upkeep').classes('text-white')
+            if staff and staff.role == 'admin':
+                ui.link('Practice settings', '/staff/settings').classes('text-white')
+                ui.link('Team', '/staff/team').classes('text-white')
         if staff:
             with ui.row().classes('items-center gap-2'):
                 ui.label(f'{staff.name} ({staff.role})')

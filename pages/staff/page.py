@@ -20,7 +20,9 @@ from models.staff import StaffUser
 from pages.access import STAFF_SESSION_KEY, StaffViewer, client_address
 from pages.page_guard import guard_page
 from pages.staff.frame import frame
+from pages.staff.setup_notice import SETUP_URL, setup_notice
 from services import audit, events, sessions
+from services.setup_status import setup_status
 
 LOGIN_URL = '/staff/login'
 HOME_URL = '/staff'
@@ -63,9 +65,10 @@ def staff_page(path: str, *, title: str, role: str | None = None) -> Callable[[S
                 reason = await sessions.staff_session_end(token) if token else ''
                 app.storage.user.pop(STAFF_SESSION_KEY, None)
                 return RedirectResponse(login_url(reason, here), status_code=303)
-            viewer = StaffViewer(
-                staff=staff, actor=audit.Actor.staff(staff, client_address()), practice=await Practice.first()
-            )
+            setup = await setup_status()
+            if not setup.complete and setup.practice is None and staff.role == 'admin' and here == HOME_URL:
+                return RedirectResponse(SETUP_URL, status_code=303)  # an empty installation: start with setup
+            viewer = StaffViewer(staff=staff, actor=audit.Actor.staff(staff, client_address()), practice=setup.practice)
 
             async def check() -> str | None:
                 current = await sessions.resolve_staff_session(token)
@@ -79,6 +82,10 @@ def staff_page(path: str, *, title: str, role: str | None = None) -> Callable[[S
                 if not _allowed(staff, role):
                     _not_allowed()
                     return None
+                if not setup.complete and here != SETUP_URL:
+                    setup_notice(
+                        setup, is_admin=viewer.is_admin
+                    )  # until setup is done, every page says what is missing
                 await func(viewer, **params)
             return None
 

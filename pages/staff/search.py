@@ -10,6 +10,7 @@ from pages.staff.page import staff_page
 from pages.staff.patient_form import patient_dialog
 from services.patients import PatientInput, create_patient, search_patients
 from services.phones import display_phone
+from services.setup_status import SetupIncomplete, setup_status
 
 RESULT_LIMIT = 50
 
@@ -60,6 +61,10 @@ async def patient_search_page(viewer: StaffViewer, q: str = '') -> None:
         await results.refresh(query)
 
     async def new_patient() -> None:
+        status = await setup_status()
+        if not status.complete:  # say so now, not after the form is filled in
+            ui.notify(str(SetupIncomplete(status)), type='warning', multi_line=True)
+            return
         created: list[int] = []
 
         async def save(data: PatientInput) -> None:
@@ -68,6 +73,7 @@ async def patient_search_page(viewer: StaffViewer, q: str = '') -> None:
         if await patient_dialog('New patient', save):
             ui.navigate.to(f'/staff/patients/{created[0]}')
 
+    ready = (await setup_status()).complete  # before setup, the notice above says what is missing
     with ui.row().classes('w-full items-center no-wrap gap-3'):
         box = (
             ui.input('Find a patient', value=q, on_change=search)
@@ -77,7 +83,7 @@ async def patient_search_page(viewer: StaffViewer, q: str = '') -> None:
         )
         with box.add_slot('prepend'):
             ui.icon('search')
-        ui.button('New patient', icon='person_add', on_click=new_patient)
+        ui.button('New patient', icon='person_add', on_click=new_patient).set_enabled(ready)
     ui.label('Name as "first last" or "last, first"; email; phone in any format; or DOB as MM/DD/YYYY.').classes(
         'text-caption text-grey-7 q-mt-none'
     )

@@ -1,0 +1,130 @@
+"""Team (`/staff/team`, admin): who may use the console, in which role, and who signs which provider's Rx.
+
+A new member gets an emailed link to choose their own password; nobody types a password for someone else.
+Deactivating ends the member's open sessions at once (their open pages leave).
+"""
+
+from collections.abc import Awaitable, Callable
+
+from nicegui import ui
+
+from models.staff import StaffUser
+from pages.access import StaffViewer
+from pages.staff.page import staff_page
+from pages.staff.practice_forms import attempt, problem_label
+from services import providers, team
+
+ROLE_OPTIONS = {'staff': 'Staff (front desk)', 'admin': 'Administrator'}
+NO_PROVIDER = 0
+
+
+@staff_page('/team', title='Team', role='admin')
+async def team_page(viewer: StaffViewer) -> None:
+    ui.label('Team').classes('text-h5').props('role=heading aria-level=1')
+
+    with ui.card().classes('w-full q-pa-md').props('flat bordered'):
+        ui.label('Add a team member').classes('text-h6').props('role=heading aria-level=2')
+        ui.label(
+            'They receive an email with a link to choose their own password (the link works for 72 hours).'
+        ).classes('text-grey-8')
+        with ui.row().classes('w-full items-start gap-3'):
+            name = ui.input('Name').props('outlined dense').classes('col-grow').mark('member-name')
+            email = ui.input('Email').props('outlined dense type=email').classes('col-grow').mark('member-email')
+            role = (
+                ui.select(ROLE_OPTIONS, value='staff', label='Role')
+                .props('outlined dense')
+                .style('min-width: 12rem')
+                .mark('member-role')
+            )
+        add_problem = problem_label()
+
+        async def add() -> None:
+            address = (email.value or '').strip()
+            if await attempt(
+                add_problem,
+                lambda: team.add_member(name.value or '', address, role.value or '', viewer.actor),
+                f'Invitation sent to {address}',
+            ):
+                name.value, email.value, role.value = '', '', 'staff'
+                members.refresh()
+
+        ui.button('Add and send the invitation', icon='person_add', on_click=add).mark('add-member')
+
+    @ui.refreshable
+    async def members() -> None:
+        rows = await team.list_team()
+        provider_options = {NO_PROVIDER: 'None'} | {
+            p.id: p.display_name for p in await providers.list_providers(active_only=True)
+        }
+        with ui.element('q-markup-table').props('flat bordered separator=horizontal').classes('w-full'):
+            with ui.element('thead'), ui.element('tr'):
+                for heading in ('Name', 'Email', 'Role', 'Signs prescriptions as', 'Status', ''):
+                    with ui.element('th').classes('text-left'):
+                        ui.label(heading)
+            with ui.element('tbody'):
+                for member in rows:
+                    _member_row(member, provider_options)
+
+    def _member_row(member: StaffUser, provider_options: dict[int, str]) -> None:
+        options = dict(provider_options)
+        if member.provider_id and member.provider_id not in options:  # linked to a since-deactivated provider
+            options[member.provider_id] = f'{member.provider.display_name} (inactive)'
+        with ui.element('tr').mark(f'member-{member.id}'):
+            with ui.element('td'):
+                ui.label(member.name + (' (you)' if member.id == viewer.staff.id else ''))
+            with ui.element('td'):
+                ui.label(member.email)
+            with ui.element('td'):
+                ui.select(
+                    ROLE_OPTIONS,
+                    value=member.role,
+                    on_change=lambda e, m=member: act(problem, lambda: team.change_role(m.id, e.value, viewer.actor)),
+                ).props(f'dense borderless aria-label="Role of {member.name}"').mark(f'role-{member.id}')
+            with ui.element('td'):
+                ui.select(
+                    options,
+                    value=member.provider_id or NO_PROVIDER,
+                    on_change=lambda e, m=member: act(
+                        problem, lambda: team.link_provider(m.id, e.value or None, viewer.actor)
+                    ),
+                ).props(f'dense borderless aria-label="Provider signed by {member.name}"').mark(
+                    f'provider-link-{member.id}'
+                )
+            with ui.element('td'):
+                if not member.is_active:
+                    ui.badge('Deactivated', color='grey-7')
+                elif not member.password_hash:
+                    ui.badge('Invited', color='orange-9').props('outline')
+                else:
+                    ui.badge('Active', color='positive')
+            with ui.element('td'), ui.row().classes('gap-1 no-wrap'):
+                if member.is_active:
+                    ui.button(
+                        'Send password link',
+                        on_click=lambda m=member: act(
+                            problem, lambda: team.send_password_reset(m.id, viewer.actor), f'Link sent to {m.email}'
+                        ),
+                    ).props('flat dense no-caps').mark(f'reset-{member.id}')
+                    ui.button(
+                        'Deactivate',
+                        on_click=lambda m=member: act(problem, lambda: team.deactivate(m.id, viewer.actor)),
+                    ).props('flat dense no-caps color=negative').mark(f'deactivate-{member.id}')
+                else:
+                    ui.button(
+                        'Reactivate',
+                        on_click=lambda m=member: act(problem, lambda: team.reactivate(m.id, viewer.actor)),
+                    ).props('flat dense no-caps').mark(f'reactivate-{member.id}')
+
+    async def act(problem: ui.label, action: Callable[[], Awaitable[object]], done: str = '') -> None:
+        """Every change re-reads the table, so a refused one shows the stored value again."""
+        await attempt(problem, action, done)
+        members.refresh()
+
+    with ui.card().classes('w-full q-pa-md').props('flat bordered'):
+        ui.label('Members').classes('text-h6').props('role=heading aria-level=2')
+        ui.label(
+            'Administrators manage settings and the team; staff work with patients. Independent of role, the '
+            "account linked to a provider is the one that signs that provider's prescriptions."
+        ).classes('text-grey-8')
+        problem = problem_label().mark('team-problem')
+        await members()
