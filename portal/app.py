@@ -33,7 +33,7 @@ PUBLIC_PATIENT_PATHS = ('/login', '/help', '/logout')
 PUBLIC_STAFF_PATHS = ('/staff/login', '/staff/logout', '/staff/set-password')
 FRAMEWORK_PATHS = ('/_nicegui', '/_nicegui_ws', '/favicon.ico')  # NiceGUI's scripts, styles and websocket
 DEV_MAILBOX_PATH = '/dev/mailbox'  # public only in demo mode (its links belong to demo patients)
-TOKEN_IN_PATH = re.compile(r'(/login/link/)[^\s?"]+')
+TOKEN_IN_PATH = re.compile(r'(/login/link/|/staff/set-password/)[^\s?"]+')  # links are credentials: never in logs
 
 dev_mailbox: DevMailbox | None = None
 # NiceGUI's own lifespan, kept once: each page test builds the app again and must not stack wrappers.

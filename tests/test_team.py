@@ -2,6 +2,7 @@
 always keeps an active administrator."""
 
 import asyncio
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ from models.audit import AuditEvent
 from models.outbox import OutboxMessage
 from models.sessions import StaffSession
 from models.staff import StaffPasswordToken, StaffUser
+from portal.app import RedactTokens
 from services import audit, events, outbox, sessions, staff_auth, staff_password, team
 from services.staff_password import PasswordLinkUnusable, PasswordRejected
 from tests import factories
@@ -336,3 +338,17 @@ async def test_the_team_list_shows_active_members_first_with_their_provider(db):
     members = await team.list_team()
     assert [m.name for m in members] == ['Zed Admin', 'Abe Gone']
     assert members[0].provider.name == provider.name
+
+
+def test_access_logs_never_carry_a_set_password_link():
+    record = logging.LogRecord(
+        'uvicorn.access',
+        logging.INFO,
+        '',
+        0,
+        '%s "%s"',
+        ('1.2.3.4', 'GET /staff/set-password/abc.def.ghi HTTP/1.1'),
+        None,
+    )
+    RedactTokens().filter(record)
+    assert 'abc.def' not in record.getMessage() and '/staff/set-password/[redacted]' in record.getMessage()
