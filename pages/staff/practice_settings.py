@@ -31,7 +31,7 @@ def _table_head(*headings: str) -> None:
 
 def _cell(text: str, *, muted: bool = False) -> None:
     with ui.element('td'):
-        ui.label(text or '—').classes('text-grey-6' if muted or not text else '')
+        ui.label(text or '—').classes('text-grey-7' if muted or not text else '')
 
 
 @staff_page('/settings', title='Practice settings', role='admin')
@@ -75,7 +75,7 @@ async def practice_settings_page(viewer: StaffViewer) -> None:
             return
         problem = problem_label()
         with ui.element('q-markup-table').props('flat bordered separator=horizontal').classes('w-full'):
-            _table_head('Name', 'Address', 'Phone', 'Status', '')
+            _table_head('Name', 'Address', 'Phone', 'Status', 'Actions')
             with ui.element('tbody'):
                 for location in rows:
                     with ui.element('tr').mark(f'location-{location.id}'):
@@ -102,9 +102,7 @@ async def practice_settings_page(viewer: StaffViewer) -> None:
             location_table.refresh()
 
     async def add_location() -> None:
-        if await form_dialog(
-            'New location', location_fields, lambda data: locations.add_location(data, viewer.actor)
-        ):
+        if await form_dialog('New location', location_fields, lambda data: locations.add_location(data, viewer.actor)):
             location_table.refresh()
 
     async def toggle_location(location: Location, problem: ui.label) -> None:
@@ -127,7 +125,7 @@ async def practice_settings_page(viewer: StaffViewer) -> None:
             return
         problem = problem_label()
         with ui.element('q-markup-table').props('flat bordered separator=horizontal').classes('w-full'):
-            _table_head('Name', 'License', 'NPI', 'Signs as', 'Status', '')
+            _table_head('Name', 'License', 'NPI', 'Signs as', 'Status', 'Actions')
             with ui.element('tbody'):
                 for provider in rows:
                     muted = not provider.is_active
@@ -159,9 +157,7 @@ async def practice_settings_page(viewer: StaffViewer) -> None:
             provider_table.refresh()
 
     async def add_provider() -> None:
-        if await form_dialog(
-            'New provider', provider_fields, lambda data: providers.add_provider(data, viewer.actor)
-        ):
+        if await form_dialog('New provider', provider_fields, lambda data: providers.add_provider(data, viewer.actor)):
             provider_table.refresh()
 
     async def toggle_provider(provider: Provider, problem: ui.label) -> None:

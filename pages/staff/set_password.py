@@ -65,4 +65,4 @@ async def set_password_page(token: str) -> None:
                     ui.button('Go to sign-in', on_click=lambda: ui.navigate.to(LOGIN_URL))
 
             repeated.on('keydown.enter', save)
-            ui.button('Set password', on_click=save).classes('w-full').mark('set-password')
+            ui.button('Set password', on_click=save).classes('w-full').style('min-height: 44px').mark('set-password')

@@ -58,7 +58,7 @@ async def team_page(viewer: StaffViewer) -> None:
         }
         with ui.element('q-markup-table').props('flat bordered separator=horizontal').classes('w-full'):
             with ui.element('thead'), ui.element('tr'):
-                for heading in ('Name', 'Email', 'Role', 'Signs prescriptions as', 'Status', ''):
+                for heading in ('Name', 'Email', 'Role', 'Signs prescriptions as', 'Status', 'Actions'):
                     with ui.element('th').classes('text-left'):
                         ui.label(heading)
             with ui.element('tbody'):
@@ -94,9 +94,9 @@ async def team_page(viewer: StaffViewer) -> None:
                 if not member.is_active:
                     ui.badge('Deactivated', color='grey-7')
                 elif not member.password_hash:
-                    ui.badge('Invited', color='orange-9').props('outline')
+                    ui.badge('Invited', color='deep-orange-10').props('outline')
                 else:
-                    ui.badge('Active', color='positive')
+                    ui.badge('Active', color='green-9')
             with ui.element('td'), ui.row().classes('gap-1 no-wrap'):
                 if member.is_active:
                     ui.button(
