@@ -29,8 +29,8 @@ def practice_fields(practice: Practice | None) -> Callable[[], PracticeDetails]:
     p = practice
     with ui.grid(columns=2).classes('w-full gap-x-4 gap-y-1'):
         name = _input('Practice name', p.name if p else '', 'practice-name', autocomplete='organization')
-        phone = _input('Phone', p.phone if p else '', 'practice-phone', type='tel')
-        fax = _input('Fax (optional)', p.fax if p else '', 'practice-fax', type='tel')
+        phone = _input('Practice phone', p.phone if p else '', 'practice-phone', type='tel')
+        fax = _input('Practice fax (optional)', p.fax if p else '', 'practice-fax', type='tel')
         tax_id = _input('Tax id (EIN, for receipts; optional)', p.tax_id if p else '', 'practice-tax-id')
     address1 = _input('Street address', p.address_line1 if p else '', 'practice-address1')
     address2 = _input('Suite, floor (optional)', p.address_line2 if p else '', 'practice-address2')
@@ -68,8 +68,8 @@ def practice_fields(practice: Practice | None) -> Callable[[], PracticeDetails]:
 def location_fields(location: Location | None = None) -> Callable[[], LocationInput]:
     loc = location
     name = _input('Location name', loc.name if loc else '', 'location-name')
-    address = _input('Address (optional)', loc.address if loc else '', 'location-address')
-    phone = _input('Phone (optional)', loc.phone if loc else '', 'location-phone', type='tel')
+    address = _input('Location address (optional)', loc.address if loc else '', 'location-address')
+    phone = _input('Location phone (optional)', loc.phone if loc else '', 'location-phone', type='tel')
     return lambda: LocationInput(name.value or '', address.value or '', phone.value or '')
 
 
