@@ -154,7 +154,8 @@ async def test_locations_are_added_and_deactivated_from_practice_settings(user: 
     fill(user, 'location-name', 'Dorset Plaza')
     fill(user, 'location-phone', '802 555 0101')
     user.find(marker='dialog-save').click()
-    await user.should_see('Dorset Plaza', retries=100)
+    await wait_until(lambda: _count_active(Location, 2))
+    await user.should_not_see('New location', retries=100)  # the dialog closed and the table shows both
     user.find(marker=f'deactivate-location-{first.id}').click()
     await wait_until(lambda: _inactive(Location, first.id))
     await user.should_see(marker=f'reactivate-location-{first.id}', retries=100)
@@ -182,6 +183,10 @@ async def test_providers_are_added_and_edited_from_practice_settings(user: User)
     fill(user, 'provider-credentials', 'MD, PhD')
     user.find(marker='dialog-save').click()
     await user.should_see('Marcus Bell, MD, PhD', retries=100)
+
+
+async def _count_active(model: type, count: int) -> bool:
+    return await model.filter(is_active=True).count() == count
 
 
 async def _inactive(model: type, row_id: int) -> bool:
@@ -243,6 +248,7 @@ async def test_the_last_admin_cannot_demote_or_deactivate_themselves(user: User)
     admin = await factories.make_staff('admin', name='Ada Admin')
     await sign_in(user, admin)
     await user.open('/staff/team')
+    await user.should_see(marker=f'role-{admin.id}', retries=100)
     choose(user, f'role-{admin.id}', 'staff')
     await user.should_see('Ada Admin is the only active administrator', retries=100)
     user.find(marker=f'deactivate-{admin.id}').click()
@@ -256,8 +262,18 @@ async def test_a_member_is_linked_to_a_provider_and_made_an_admin(user: User):
     await sign_in(user, await factories.make_staff('admin', name='Ada Admin'))
     member = await factories.make_staff('staff', name='Dana Whitfield')
     await user.open('/staff/team')
+    await user.should_see(marker=f'provider-link-{member.id}', retries=100)
     choose(user, f'provider-link-{member.id}', provider.id)
     await wait_until(lambda: _linked(member.id, provider.id))
+
+    async def table_reread() -> bool:  # the change re-reads the table: wait for the new row
+        try:
+            links = user.find(marker=f'provider-link-{member.id}').elements
+            return any(e.value == provider.id for e in links) and bool(user.find(marker=f'role-{member.id}').elements)
+        except AssertionError:
+            return False
+
+    await wait_until(table_reread)
     choose(user, f'role-{member.id}', 'admin')
     await wait_until(lambda: _role(member.id, 'admin'))
 
