@@ -43,15 +43,15 @@ async def test_an_admin_on_an_empty_installation_lands_on_setup_and_completes_it
     admin = await factories.make_staff('admin', name='Ada Admin')
     await sign_in(user, admin)
     await user.should_see('Set up your practice', retries=100)
-    await user.should_see('http://portal.test')  # PORTAL_BASE_URL, read-only, with where to change it
-    await user.should_see('PORTAL_BASE_URL')
+    await user.should_see('http://portal.test', retries=100)  # PORTAL_BASE_URL, read-only, with where to change it
+    await user.should_see('PORTAL_BASE_URL', retries=100)
 
     fill(user, 'practice-name', 'Harbor Eye Care')
     fill(user, 'practice-phone', '802 555 0100')
     fill(user, 'practice-tax-id', '12-345')
     choose(user, 'practice-time-zone', 'America/Chicago')
     user.find(marker='save-practice').click()
-    await user.should_see('nine digits, such as 12-3456789')
+    await user.should_see('nine digits, such as 12-3456789', retries=100)
     fill(user, 'practice-tax-id', '123456789')
     user.find(marker='save-practice').click()
     await user.should_see('still needs an active location and an active provider', retries=100)
@@ -68,7 +68,7 @@ async def test_an_admin_on_an_empty_installation_lands_on_setup_and_completes_it
     fill(user, 'provider-license-state', 'VT')
     fill(user, 'provider-npi', '1234567890')
     user.find(marker='save-provider').click()
-    await user.should_see('last digit does not match')
+    await user.should_see('last digit does not match', retries=100)
     fill(user, 'provider-npi', '1234567893')
     user.find(marker='save-provider').click()
     await user.should_see('Setup is complete.', retries=100)
@@ -83,8 +83,8 @@ async def test_until_setup_is_done_staff_pages_say_what_is_missing(user: User):
     await factories.make_location(practice)
     desk = await factories.make_staff('staff', name='Sam Desk')
     await sign_in(user, desk)
-    await user.should_see('still needs an active provider')
-    await user.should_see('ask an administrator to finish setup')
+    await user.should_see('still needs an active provider', retries=100)
+    await user.should_see('ask an administrator to finish setup', retries=100)
     await user.should_not_see('Finish the setup')
     await user.open('/staff/setup')
     await user.should_see('This page is for administrators', retries=100)
@@ -94,7 +94,7 @@ async def test_an_admin_gets_a_link_to_the_setup_from_other_pages(user: User):
     await factories.make_practice()
     admin = await factories.make_staff('admin')
     await sign_in(user, admin)
-    await user.should_see('still needs an active location and an active provider')
+    await user.should_see('still needs an active location and an active provider', retries=100)
     user.find(marker='finish-setup').click()
     await user.should_see('Set up your practice', retries=100)
 
@@ -111,7 +111,7 @@ async def test_a_new_patient_cannot_be_started_before_setup(user: User):
 async def test_a_set_up_practice_shows_no_setup_notice(user: User):
     await factories.make_ready_practice()
     await sign_in(user, await factories.make_staff('admin'))
-    await user.should_see('Find a patient')
+    await user.should_see('Find a patient', retries=100)
     await user.should_not_see('Setup is not finished')
 
 
@@ -122,23 +122,23 @@ async def test_practice_settings_are_edited_with_clear_messages(user: User):
     practice = await factories.make_ready_practice()
     await sign_in(user, await factories.make_staff('admin'))
     await user.open('/staff/settings')
-    await user.should_see('Prescriptions, reminders and billing')
+    await user.should_see('Prescriptions, reminders and billing', retries=100)
     fill(user, 'settings-expiry', '0')
     user.find(marker='save-settings').click()
-    await user.should_see('between 1 and 120 months')
+    await user.should_see('between 1 and 120 months', retries=100)
     fill(user, 'settings-expiry', '12')
     fill(user, 'settings-sales-tax', '6.25')
     fill(user, 'settings-payment-url', 'https://pay.example.com/harbor')
     user.find(marker='settings-exemption').click()
     user.find(marker='save-settings').click()
-    await user.should_see('Settings saved')
+    await user.should_see('Settings saved', retries=100)
     stored = await Practice.get(id=practice.id)
     assert stored.spectacle_expiry_months == 12 and stored.eyewear_sales_exemption
     assert str(stored.sales_tax_percent) == '6.250' and stored.payment_url == 'https://pay.example.com/harbor'
 
     fill(user, 'practice-phone', '12')
     user.find(marker='save-practice').click()
-    await user.should_see('is not a valid phone number')
+    await user.should_see('is not a valid phone number', retries=100)
 
 
 async def test_locations_are_added_and_deactivated_from_practice_settings(user: User):
@@ -147,10 +147,10 @@ async def test_locations_are_added_and_deactivated_from_practice_settings(user: 
     await sign_in(user, await factories.make_staff('admin'))
     await user.open('/staff/settings')
     user.find(marker=f'deactivate-location-{first.id}').click()
-    await user.should_see('only active location')
+    await user.should_see('only active location', retries=100)
 
     user.find(marker='add-location').click()
-    await user.should_see('New location')
+    await user.should_see('New location', retries=100)
     fill(user, 'location-name', 'Dorset Plaza')
     fill(user, 'location-phone', '802 555 0101')
     user.find(marker='dialog-save').click()
@@ -167,7 +167,7 @@ async def test_providers_are_added_and_edited_from_practice_settings(user: User)
     await sign_in(user, await factories.make_staff('admin'))
     await user.open('/staff/settings')
     user.find(marker='add-provider').click()
-    await user.should_see('New provider')
+    await user.should_see('New provider', retries=100)
     fill(user, 'provider-name', 'Marcus Bell')
     fill(user, 'provider-credentials', 'MD')
     fill(user, 'provider-license-number', 'MD-042')
@@ -179,7 +179,7 @@ async def test_providers_are_added_and_edited_from_practice_settings(user: User)
     assert bell.licence_state == 'NH'
 
     user.find(marker=f'edit-provider-{bell.id}').click()
-    await user.should_see('Edit provider')
+    await user.should_see('Edit provider', retries=100)
     fill(user, 'provider-credentials', 'MD, PhD')
     user.find(marker='dialog-save').click()
     await user.should_see('Marcus Bell, MD, PhD', retries=100)
@@ -206,26 +206,26 @@ async def test_an_admin_invites_a_member_who_sets_a_password_through_the_emailed
     fill(user, 'member-email', 'casey@example.org')
     user.find(marker='add-member').click()
     await user.should_see('Invitation sent to casey@example.org', retries=100)
-    await user.should_see('Invited')
+    await user.should_see('Invited', retries=100)
     message = await smtp_server.wait_for('casey@example.org')
     path = SET_LINK.search(body(message)).group(1)
 
     user.find('Sign out').click()
     await user.should_see('Staff sign-in', retries=100)
     await user.open(path)
-    await user.should_see('For Casey Lens (casey@example.org)')
+    await user.should_see('For Casey Lens (casey@example.org)', retries=100)
     assert (await StaffPasswordToken.get()).used_at is None  # opening the page consumed nothing
     fill(user, 'new-password', 'too short')
     fill(user, 'repeat-password', 'too short')
     user.find(marker='set-password').click()
-    await user.should_see('at least 15 characters')
+    await user.should_see('at least 15 characters', retries=100)
     fill(user, 'new-password', NEW_PASSWORD)
     fill(user, 'repeat-password', NEW_PASSWORD)
     user.find(marker='set-password').click()
     await user.should_see('Your password is set', retries=100)
 
     await user.open(path)
-    await user.should_see('already been used')
+    await user.should_see('already been used', retries=100)
     await sign_in(user, await StaffUser.get(email='casey@example.org'), NEW_PASSWORD)
 
 
@@ -236,7 +236,7 @@ async def test_deactivating_and_reactivating_a_member_from_the_team_page(user: U
     await user.open('/staff/team')
     user.find(marker=f'deactivate-{member.id}').click()
     await user.should_see(marker=f'reactivate-{member.id}', retries=100)
-    await user.should_see('Deactivated')
+    await user.should_see('Deactivated', retries=100)
     assert not (await StaffUser.get(id=member.id)).is_active
     user.find(marker=f'reactivate-{member.id}').click()
     await user.should_see(marker=f'deactivate-{member.id}', retries=100)
