@@ -5,7 +5,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0004_messages')]
+    dependencies = [('models', '0005_billing')]
 
     initial = False
 
