@@ -19,9 +19,8 @@ from tortoise.transactions import in_transaction
 from models.appointment import Appointment, AppointmentRequest, VisitType
 from models.patient import Patient
 from models.practice import Location, Practice, Provider
-from models.prescription import Prescription, PrescriptionEye
 from models.staff import StaffUser
-from services import audit, invoices, payments
+from services import audit, invoices, payments, rx_lifecycle, rx_release
 from services.invoices import AdjustmentDraft, InvoiceDraft, LineDraft
 from services.locations import LocationInput, add_location
 from services.patients import save_patient
@@ -29,6 +28,7 @@ from services.payments import PaymentInput
 from services.portal_access import enable_portal
 from services.practice_setup import PracticeDetails, save_practice
 from services.providers import ProviderInput, add_provider
+from services.rx_validation import EyeInput, RxInput, one_calendar_year_after
 from services.staff_auth import create_staff
 
 DEMO_ADMIN_EMAIL = 'admin@example.com'
@@ -122,7 +122,7 @@ CONTACT_LENSES = (
     ('CooperVision', 'Biofinity', Decimal('8.60'), Decimal('14.00')),
     ('Bausch + Lomb', 'Ultra', Decimal('8.50'), Decimal('14.20')),
 )
-SHORT_CL_EXPIRY_REASON = 'Corneal neovascularisation under monitoring: lens wear re-evaluated after 6 months.'
+SHORT_CL_EXPIRY_REASON = 'Corneal neovascularization under monitoring: lens wear re-evaluated after 6 months.'
 VISIT_REASONS = ('Comprehensive eye exam', 'Contact lens follow-up', 'Glasses fitting', 'Dry eye evaluation')
 DEMO_VISIT_TYPES = {
     'Comprehensive eye exam': VisitType.EYE_EXAM,
@@ -196,6 +196,17 @@ async def _seed(base_url: str) -> None:
         await add_provider(ProviderInput('Marcus Bell', 'MD', 'MD-042-0011881', 'VT', '1548263791'), actor),
         await add_provider(ProviderInput('Elena Sokolova', 'OD, FAAO', 'OPT-0612', 'VT', '1932874567'), actor),
     ]
+    # Each provider signs with the staff account linked to them; the first is the owner, the demo admin.
+    admin.provider = providers[0]
+    await admin.save(update_fields=['provider_id'])
+    prescribers = {providers[0].id: admin}
+    for provider in providers[1:]:
+        account = await create_staff(
+            f'{provider.name.split()[0].lower()}@example.com', provider.name, DEMO_PASSWORD, 'staff'
+        )
+        account.provider = provider
+        await account.save(update_fields=['provider_id'])
+        prescribers[provider.id] = account
 
     patients: list[Patient] = []
     for number, row in enumerate(PATIENTS, start=1):
@@ -211,25 +222,32 @@ async def _seed(base_url: str) -> None:
         )
         patients.append(await save_patient(patient))
 
-    eyes: list[PrescriptionEye] = []
     appointments: list[Appointment] = []
     for index, (row, patient) in enumerate(zip(PATIENTS, patients, strict=True)):
         age = (today - row.born).days // 365
         provider = providers[index % len(providers)]
         location = locations[index % len(locations)]
 
-        # Spectacle prescriptions: a current one for most, an expired older one for every third patient.
+        # Consent to digital delivery for the portal patients; the others get paper (and sign for it).
+        if row.portal:
+            await rx_release.record_consent(patient.id, 'in_office', actor, staff=admin)
+
+        # Spectacle prescriptions, written and signed through the console's services: a current one for
+        # most; for every third an older one it replaced; some with only an expired Rx on file.
         issued = today - timedelta(days=rng.randint(20, 600))
         if index % 7 == 6:
             issued = today - timedelta(days=rng.randint(800, 1100))  # only an expired Rx on file
-        eyes += await _spectacle_rx(rng, patient, provider, issued, age)
         if index % 3 == 0:
-            eyes += await _spectacle_rx(rng, patient, providers[0], issued - timedelta(days=760), age + 2)
+            older = issued - timedelta(days=760)
+            await _spectacle_rx(rng, patient, providers[0], prescribers, older)
+        await _spectacle_rx(rng, patient, provider, prescribers, issued)
+        if index % 5 == 0 and age >= 45:  # a separate computer pair for some presbyopes
+            await _spectacle_rx(rng, patient, provider, prescribers, issued, purpose='computer')
 
         # Contact lenses for about half: current, expired, and one with a documented short expiry.
         if index % 2 == 0 and age >= 12:
             cl_issued = today - timedelta(days=rng.randint(30, 300) if index % 4 == 0 else rng.randint(400, 700))
-            eyes += await _contact_lens_rx(rng, patient, provider, cl_issued, short=index == 8)
+            await _contact_lens_rx(rng, patient, provider, prescribers, cl_issued, short=index == 8)
 
         # Appointments: the last exam (completed) and, for most, one coming up in the practice's hours.
         appointments.append(
@@ -276,7 +294,6 @@ async def _seed(base_url: str) -> None:
                 insured=True,
             )
 
-    await PrescriptionEye.bulk_create(eyes)
     await Appointment.bulk_create(appointments)
 
     by_name = {patient.full_name: patient for patient in patients}
@@ -300,64 +317,104 @@ async def _seed(base_url: str) -> None:
             await enable_portal(patient.id, admin, actor)
 
 
+def _add_for_age(age: int) -> str:
+    """The reading add presbyopia asks for at each age (none before the early forties)."""
+    for limit, add in ((42, ''), (45, '+1.00'), (50, '+1.50'), (55, '+2.00'), (60, '+2.25')):
+        if age < limit:
+            return add
+    return '+2.50'
+
+
+def _age(patient: Patient, on: date) -> int:
+    born = patient.date_of_birth
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _text(value: Decimal) -> str:
+    return f'{value:+.2f}'
+
+
+async def _signed(patient: Patient, provider: Provider, prescribers: dict[int, StaffUser], form: RxInput) -> None:
+    """Write the Rx as a draft and sign it as its prescriber, replacing an older one of the same use."""
+    prescriber = prescribers[provider.id]
+    actor = audit.Actor.staff(prescriber)
+    draft = await rx_lifecycle.save_draft(patient.id, form, actor, staff=prescriber)
+    await rx_lifecycle.sign(draft.id, prescriber, actor, confirm_supersede=True)
+
+
 async def _spectacle_rx(
-    rng: random.Random, patient: Patient, provider: Provider, issued: date, age: int
-) -> list[PrescriptionEye]:
-    rx = await Prescription.create(
-        patient=patient,
-        provider=provider,
-        kind='spectacle',
-        exam_date=issued,
-        issue_date=issued,
-        expiry_date=issued + timedelta(days=730),
-    )
+    rng: random.Random,
+    patient: Patient,
+    provider: Provider,
+    prescribers: dict[int, StaffUser],
+    issued: date,
+    *,
+    purpose: str = '',
+) -> None:
+    add = _add_for_age(_age(patient, issued))
+    if purpose == 'computer' and add:
+        add = _text(Decimal(add) - Decimal('0.50')) if Decimal(add) > 1 else add  # intermediate, not reading
     sphere = _quarter(rng, -5.5, 2.5)
-    add = _quarter(rng, 1.0, 2.5) if age >= 42 else None
     prism = rng.random() < 0.12
-    eyes = []
+    eyes = {}
     for eye in ('OD', 'OS'):
         cylinder = _quarter(rng, -2.0, -0.25) if rng.random() < 0.7 else None
-        eyes.append(
-            PrescriptionEye(
-                prescription=rx,
-                eye=eye,
-                sphere=sphere + _quarter(rng, -0.5, 0.5),
-                cylinder=cylinder,
-                axis=rng.randint(1, 180) if cylinder is not None else None,
-                add=add,
-                prism=Decimal('1.00') if prism else None,
-                prism_base='BI' if prism else '',
-            )
+        eyes[eye] = EyeInput(
+            sphere=_text(sphere + _quarter(rng, -0.5, 0.5)),
+            cylinder=_text(cylinder) if cylinder is not None else '',
+            axis=str(rng.randint(1, 180)) if cylinder is not None else '',
+            add=add,
+            prism_horizontal='1.00' if prism else '',
+            prism_horizontal_base=('BI' if eye == 'OD' else 'BO') if prism else '',
         )
-    return eyes
+    pd = Decimal(rng.randint(58 * 2, 68 * 2)) / 2
+    form = RxInput(
+        kind='spectacle',
+        provider_id=provider.id,
+        exam_date=issued,
+        issue_date=issued,
+        purpose=purpose or ('progressive' if add else 'distance'),
+        pd_binocular=str(pd),
+        eyes=eyes,
+    )
+    await _signed(patient, provider, prescribers, form)
 
 
 async def _contact_lens_rx(
-    rng: random.Random, patient: Patient, provider: Provider, issued: date, short: bool
-) -> list[PrescriptionEye]:
+    rng: random.Random,
+    patient: Patient,
+    provider: Provider,
+    prescribers: dict[int, StaffUser],
+    issued: date,
+    short: bool,
+) -> None:
+    age = _age(patient, issued)
     manufacturer, brand, base_curve, diameter = CONTACT_LENSES[rng.randrange(len(CONTACT_LENSES))]
-    rx = await Prescription.create(
-        patient=patient,
-        provider=provider,
-        kind='contact_lens',
-        exam_date=issued,
-        issue_date=issued,
-        expiry_date=issued + timedelta(days=182 if short else 365),
-        expiry_reason=SHORT_CL_EXPIRY_REASON if short else '',
-    )
     sphere = _quarter(rng, -6.0, 1.0)
-    return [
-        PrescriptionEye(
-            prescription=rx,
-            eye=eye,
-            sphere=sphere + _quarter(rng, -0.5, 0.5),
+    multifocal = bool(_add_for_age(age))
+    eyes = {
+        eye: EyeInput(
+            sphere=_text(sphere + _quarter(rng, -0.5, 0.5)),
+            add=('HIGH' if age >= 55 else 'MED') if multifocal else '',
+            dominance=('D' if eye == 'OD' else 'N') if multifocal else '',
             manufacturer=manufacturer,
             brand=brand,
-            base_curve=base_curve,
-            diameter=diameter,
+            base_curve=str(base_curve),
+            diameter=str(diameter),
         )
         for eye in ('OD', 'OS')
-    ]
+    }
+    form = RxInput(
+        kind='contact_lens',
+        provider_id=provider.id,
+        exam_date=issued,
+        issue_date=issued,
+        expiry_date=issued + timedelta(days=182) if short else one_calendar_year_after(issued),
+        expiry_reason=SHORT_CL_EXPIRY_REASON if short else '',
+        replacement_schedule='Daily disposable' if '1-Day' in brand or 'Dailies' in brand else 'Monthly',
+        eyes=eyes,
+    )
+    await _signed(patient, provider, prescribers, form)
 
 
 def _appointment(

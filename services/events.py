@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 MESSAGES = 'messages'
 PORTAL = 'portal'
 APPOINTMENTS = 'appointments'
+PRESCRIPTIONS = 'prescriptions'
 SESSION = 'session'  # a session ended or an account was switched off: open pages re-check and may leave
 ANY_PATIENT = 0  # subscribe with this id to hear every patient's events (the console's inbox and schedule)
 BILLING = 'billing'

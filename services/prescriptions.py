@@ -11,13 +11,23 @@ from decimal import Decimal
 
 from models.patient import Patient
 from models.practice import Practice, Provider
-from models.prescription import Prescription, PrescriptionEye
-from services import audit
+from models.prescription import Prescription, PrescriptionEye, RxStatus
+from services import audit, rx_release
+from services.appointments import local_time
 from services.errors import NotFound
 
 KIND_LABELS = {'spectacle': 'Glasses', 'contact_lens': 'Contact lens'}
+PURPOSE_LABELS = {
+    'distance': 'Distance',
+    'near': 'Near (reading)',
+    'computer': 'Computer (intermediate)',
+    'progressive': 'Progressive (all distances)',
+    'other': 'Other',
+}
+STATUS_LABELS = {'draft': 'Draft', 'final': 'Signed', 'superseded': 'Replaced', 'void': 'Void'}
+PATIENT_VISIBLE = (RxStatus.FINAL, RxStatus.SUPERSEDED)
 EYE_LABELS = {'OD': 'OD (right eye)', 'OS': 'OS (left eye)'}
-RELEASE_ACTIONS = ('rx.viewed', 'rx.printed', 'rx.downloaded')
+RELEASE_ACTIONS = ('rx.viewed', 'rx.printed', 'rx.downloaded', 'rx.staff_printed')
 
 
 def format_power(value: Decimal | None, *, plano: bool = False) -> str:
@@ -34,10 +44,23 @@ def format_axis(value: int | None) -> str:
     return '' if value is None else f'{value:03d}'
 
 
-def format_prism(value: Decimal | None, base: str) -> str:
-    if value is None or value == 0:
-        return ''
-    return f'{value:.2f} {base}'.strip()
+def format_prism(value: Decimal | None, base: str, vertical: Decimal | None = None, vertical_base: str = '') -> str:
+    """'1.00 BI' or '1.00 BI, 0.50 BU': the horizontal and vertical components with their bases."""
+    parts = [f'{amount:.2f} {side}'.strip() for amount, side in ((value, base), (vertical, vertical_base)) if amount]
+    return ', '.join(parts)
+
+
+def format_cylinder(value: Decimal | None) -> str:
+    """A sphere-only eye prints DS, never a bare hyphen a reader could take for a smudge."""
+    return 'DS' if value is None or value == 0 else format_power(value)
+
+
+def format_pd(rx: Prescription) -> str:
+    if rx.pd_binocular is not None:
+        return f'{rx.pd_binocular:.1f} mm'
+    if rx.pd_od is not None and rx.pd_os is not None:
+        return f'OD {rx.pd_od:.1f} / OS {rx.pd_os:.1f} mm'
+    return ''
 
 
 def format_mm(value: Decimal | None) -> str:
@@ -55,6 +78,7 @@ class EyeRow:
     axis: str
     add: str
     prism: str
+    dominance: str
     manufacturer: str
     brand: str
     base_curve: str
@@ -66,10 +90,11 @@ class EyeRow:
             eye=eye.eye,
             label=EYE_LABELS.get(eye.eye, eye.eye),
             sphere=format_power(eye.sphere, plano=True),
-            cylinder=format_power(eye.cylinder),
+            cylinder=format_cylinder(eye.cylinder),
             axis=format_axis(eye.axis),
-            add=format_power(eye.add),
-            prism=format_prism(eye.prism, eye.prism_base),
+            add=eye.add_level or format_power(eye.add),
+            prism=format_prism(eye.prism, eye.prism_base, eye.prism_vertical, eye.prism_vertical_base),
+            dominance={'D': 'Dominant', 'N': 'Non-dominant'}.get(eye.dominance, ''),
             manufacturer=eye.manufacturer,
             brand=eye.brand,
             base_curve=format_mm(eye.base_curve),
@@ -87,6 +112,10 @@ def kind_label(prescription: Prescription) -> str:
     return KIND_LABELS.get(prescription.kind, prescription.kind)
 
 
+def purpose_label(prescription: Prescription) -> str:
+    return PURPOSE_LABELS.get(prescription.purpose.value, '') if prescription.purpose else ''
+
+
 def is_expired(prescription: Prescription, today: date) -> bool:
     """Expired the day after its expiry date; `today` is the practice's date, not the server's."""
     return prescription.expiry_date < today
@@ -98,13 +127,18 @@ def long_date(value: date) -> str:
 
 
 async def prescriptions_for(patient_id: int) -> list[Prescription]:
-    """The patient's prescriptions, latest first, with provider and eyes: two queries, however many."""
-    return (
-        await Prescription.filter(patient_id=patient_id)
+    """What the patient sees: signed prescriptions, current ones first and replaced ones below, latest
+    first within each; never drafts or void ones. Two queries, however many.
+
+    The page shows them only once `rx_release.may_release_digitally` allows (consent or exemption).
+    """
+    items = (
+        await Prescription.filter(patient_id=patient_id, status__in=PATIENT_VISIBLE)
         .select_related('provider')
         .prefetch_related('eyes')
         .order_by('-issue_date', '-id')
     )
+    return sorted(items, key=lambda rx: rx.status != RxStatus.FINAL)  # stable: keeps date order inside
 
 
 @dataclass(frozen=True)
@@ -116,10 +150,39 @@ class RxDocument:
     provider: Provider
     practice: Practice
     eyes: list[EyeRow]
+    consent_on_file: bool = False  # only then does the copy say no in-office signature is needed
 
     @property
     def kind(self) -> str:
         return kind_label(self.prescription)
+
+    @property
+    def purpose(self) -> str:
+        return purpose_label(self.prescription)
+
+    @property
+    def pd(self) -> str:
+        return format_pd(self.prescription)
+
+    @property
+    def is_replaced(self) -> bool:
+        return self.prescription.status == RxStatus.SUPERSEDED
+
+    @property
+    def is_void(self) -> bool:
+        return self.prescription.status == RxStatus.VOID
+
+    def is_expired(self, today: date) -> bool:
+        return is_expired(self.prescription, today)
+
+    @property
+    def signature(self) -> str:
+        """'Electronically signed by Dana Whitfield, OD, on March 4, 2025' (the practice's date)."""
+        rx = self.prescription
+        if rx.signed_at is None or rx.status == RxStatus.DRAFT:
+            return ''
+        day = local_time(rx.signed_at, self.practice.time_zone).date()
+        return f'Electronically signed by {self.provider.display_name}, on {long_date(day)}'
 
     @property
     def is_contact_lens(self) -> bool:
@@ -132,21 +195,43 @@ class RxDocument:
 
 
 async def prescription_for(patient_id: int, prescription_id: int) -> RxDocument:
-    """One of the patient's own prescriptions, or NotFound: someone else's is treated as missing."""
+    """One of the patient's own released prescriptions, or NotFound: someone else's, a draft, a void one,
+    or any before the patient's consent to digital delivery is treated as missing."""
     prescription = (
-        await Prescription.filter(id=prescription_id, patient_id=patient_id)
+        await Prescription.filter(id=prescription_id, patient_id=patient_id, status__in=PATIENT_VISIBLE)
         .select_related('patient', 'provider__practice')
         .prefetch_related('eyes')
         .first()
     )
     if prescription is None:
         raise NotFound('prescription')
+    document = await _document(prescription)
+    if not document.consent_on_file and not document.practice.eyewear_sales_exemption:
+        raise NotFound('prescription')
+    return document
+
+
+async def document_for_staff(prescription_id: int) -> RxDocument:
+    """Any prescription for the console's printout (drafts and void ones included, marked as such)."""
+    prescription = (
+        await Prescription.filter(id=prescription_id)
+        .select_related('patient', 'provider__practice')
+        .prefetch_related('eyes')
+        .first()
+    )
+    if prescription is None:
+        raise NotFound('prescription')
+    return await _document(prescription)
+
+
+async def _document(prescription: Prescription) -> RxDocument:
     return RxDocument(
         prescription=prescription,
         patient=prescription.patient,
         provider=prescription.provider,
         practice=prescription.provider.practice,
         eyes=eye_rows(prescription),
+        consent_on_file=await rx_release.current_consent(prescription.patient_id) is not None,
     )
 
 

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from models.appointment import Appointment, AppointmentRequest
 from models.billing import Invoice
+from models.consent import ConsentMethod, DigitalDeliveryConsent
 from models.patient import Patient
 from models.practice import Location, Practice, Provider
-from models.prescription import Prescription, PrescriptionEye
+from models.prescription import Prescription, PrescriptionEye, RxStatus
 from models.staff import StaffUser
 from services import audit, invoices, payments
 from services.invoices import LineDraft
@@ -56,6 +57,14 @@ async def make_staff(role: str = 'admin', email: str | None = None, name: str = 
     return await create_staff(email or f'staff{next(_seq)}@example.org', name, STAFF_PASSWORD, role)
 
 
+async def make_prescriber(provider: Provider, role: str = 'staff') -> StaffUser:
+    """The staff account linked to `provider`: the one that may sign its prescriptions."""
+    staff = await make_staff(role, name=provider.name)
+    staff.provider = provider
+    await staff.save(update_fields=['provider_id'])
+    return staff
+
+
 async def make_patient(practice: Practice | None = None, **fields: object) -> Patient:
     from services.patients import save_patient
 
@@ -78,11 +87,27 @@ async def make_active_patient(staff: StaffUser | None = None, **fields: object) 
     return patient
 
 
+async def give_consent(patient: Patient) -> DigitalDeliveryConsent:
+    """The patient's consent to digital delivery, on file (signed in the office)."""
+    existing = await DigitalDeliveryConsent.filter(patient_id=patient.id).first()
+    return existing or await DigitalDeliveryConsent.create(
+        patient_id=patient.id, method=ConsentMethod.IN_OFFICE, recorded_by_label='factory', given_at=datetime.now(UTC)
+    )
+
+
 async def make_spectacle_rx(
-    patient: Patient, provider: Provider | None = None, *, issued: date | None = None, **fields: object
+    patient: Patient,
+    provider: Provider | None = None,
+    *,
+    issued: date | None = None,
+    consent: bool = True,
+    **fields: object,
 ) -> Prescription:
+    """A released (final) spectacle Rx, written straight to the tables; `consent` puts consent on file."""
     provider = provider or await Provider.first() or await make_provider(await patient.practice)
     issued = issued or date.today() - timedelta(days=30)
+    if consent:
+        await give_consent(patient)
     rx = await Prescription.create(
         patient=patient,
         provider=provider,
@@ -90,7 +115,7 @@ async def make_spectacle_rx(
         exam_date=issued,
         issue_date=issued,
         expiry_date=issued + timedelta(days=730),
-        **fields,
+        **{'status': RxStatus.FINAL, 'purpose': 'distance', **fields},
     )
     await PrescriptionEye.create(
         prescription=rx, eye='OD', sphere=Decimal('-2.25'), cylinder=Decimal('-0.75'), axis=90, add=Decimal('1.50')
@@ -109,14 +134,17 @@ async def make_spectacle_rx(
 
 
 async def make_contact_lens_rx(
-    patient: Patient, provider: Provider | None = None, *, issued: date | None = None
+    patient: Patient, provider: Provider | None = None, *, issued: date | None = None, consent: bool = True
 ) -> Prescription:
     provider = provider or await Provider.first() or await make_provider(await patient.practice)
     issued = issued or date.today() - timedelta(days=60)
+    if consent:
+        await give_consent(patient)
     rx = await Prescription.create(
         patient=patient,
         provider=provider,
         kind='contact_lens',
+        status=RxStatus.FINAL,
         exam_date=issued,
         issue_date=issued,
         expiry_date=issued + timedelta(days=365),

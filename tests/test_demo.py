@@ -160,3 +160,27 @@ async def test_a_database_that_already_has_a_practice_gets_no_demo_data(db):
     assert not seed.seeded and not seed.demo_logins
     assert await Patient.all().count() == 0
     assert not await StaffUser.exists(email=DEMO_ADMIN_EMAIL)
+
+
+async def test_demo_prescriptions_are_signed_through_the_services_with_plausible_values(db):
+    from decimal import Decimal
+
+    from models.prescription import RxStatus
+    from services.rx_validation import one_calendar_year_after
+
+    await seed_demo_practice(BASE_URL)
+    rxs = await Prescription.all().select_related('patient', 'signed_by').prefetch_related('eyes')
+    assert {rx.status for rx in rxs} == {RxStatus.FINAL, RxStatus.SUPERSEDED}
+    assert all(rx.signed_by.provider_id == rx.provider_id for rx in rxs), 'signed by the linked prescriber'
+    for rx in rxs:
+        born = rx.patient.date_of_birth
+        age = rx.issue_date.year - born.year - ((rx.issue_date.month, rx.issue_date.day) < (born.month, born.day))
+        for eye in rx.eyes:
+            assert eye.sphere % Decimal('0.25') == 0 and (eye.cylinder or 0) % Decimal('0.25') == 0
+            if rx.kind == 'spectacle' and rx.purpose.value != 'computer':
+                assert (eye.add is not None) == (age >= 42), f'an add at {age} years'
+                if eye.add is not None:
+                    assert Decimal('0.75') <= eye.add <= Decimal('2.50') and eye.add % Decimal('0.25') == 0
+        if rx.kind == 'contact_lens' and not rx.expiry_reason:
+            assert rx.expiry_date == one_calendar_year_after(rx.issue_date)
+    assert any(rx.status == RxStatus.SUPERSEDED and rx.superseded_by_id for rx in rxs)
