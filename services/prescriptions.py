@@ -188,6 +188,62 @@ class RxDocument:
     def is_contact_lens(self) -> bool:
         return self.prescription.kind == 'contact_lens'
 
+    def stamp(self, today: date) -> str:
+        """The word printed across a copy that must not be used to fill: VOID, REPLACED or EXPIRED."""
+        if self.is_void:
+            return 'VOID'
+        if self.is_replaced:
+            return 'REPLACED'
+        return 'EXPIRED' if self.is_expired(today) else ''
+
+    def facts(self) -> list[tuple[str, str]]:
+        """Label and value pairs of the printed copy, in print order (never the expiry reason: it is
+        kept in the record, not released)."""
+        rx, patient = self.prescription, self.patient
+        pairs = [
+            ('Patient', patient.full_name),
+            ('Date of birth', long_date(patient.date_of_birth)),
+            ('Exam date', long_date(rx.exam_date)),
+            ('Issue date', long_date(rx.issue_date)),
+            ('Expiry date', long_date(rx.expiry_date)),
+        ]
+        if self.purpose:
+            pairs.append(('Purpose', self.purpose))
+        if self.pd:
+            pairs.append(('PD', self.pd))
+        if rx.replacement_schedule:
+            pairs.append(('Replacement', rx.replacement_schedule))
+        return pairs
+
+    def lens_lines(self) -> list[tuple[str, str]]:
+        """Contact lens manufacturer and brand per eye (one line when both eyes wear the same lens)."""
+        if not self.is_contact_lens:
+            return []
+        names = {e.eye: ' - '.join(p for p in (e.manufacturer, e.brand) if p) or 'not specified' for e in self.eyes}
+        if len(set(names.values())) == 1:
+            return [('Lens (OD and OS)', next(iter(names.values())))]
+        return [(f'Lens {eye}', name) for eye, name in names.items()]
+
+    def prescriber_facts(self) -> list[tuple[str, str]]:
+        provider, practice = self.provider, self.practice
+        pairs = [('Name', provider.display_name), ('License', self.licence or '-')]
+        if provider.npi:
+            pairs.append(('NPI', provider.npi))
+        pairs.append(('Practice', ', '.join(p for p in (practice.name, practice.address) if p)))
+        pairs.append(('Phone', practice.phone))
+        if practice.fax:
+            pairs.append(('Fax', practice.fax))
+        return pairs
+
+    @property
+    def release_note(self) -> str:
+        if not self.consent_on_file:
+            return ''
+        return (
+            f"Released to the patient through the {self.practice.name} patient portal with the patient's consent.\n"
+            'No in-office signature needed.'
+        )
+
     @property
     def licence(self) -> str:
         number, state = self.provider.licence_number, self.provider.licence_state

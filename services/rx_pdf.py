@@ -1,16 +1,21 @@
-"""The downloadable Rx: a one-page PDF carrying what US rules ask of a released prescription.
+"""The downloadable Rx: a one-page US Letter PDF carrying what US rules ask of a released prescription.
 
-Same content as the print view (`/rx/{id}`), drawn with fpdf2's core fonts so no font files ship
-with the app. Core fonts are Latin-1 only: text is folded to it rather than failing on a name.
+Same content as the print view (`/rx/{id}`), drawn with fpdf2's core fonts so no font files ship with
+the app. Core fonts are Latin-1 only: text is folded to it rather than failing on a name. Built to be
+readable when faxed: black text of at least 10 pt, no grey fills behind values, thin black rules.
+A copy that must not be filled (expired, replaced, void) carries the word across the page in outline.
 """
+
+from datetime import date
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from services.prescriptions import RxDocument, long_date
+from services.prescriptions import RxDocument
 
 SPECTACLE_COLUMNS = ('Eye', 'Sphere', 'Cylinder', 'Axis', 'Add', 'Prism / base')
-CONTACT_COLUMNS = ('Eye', 'Sphere', 'Cylinder', 'Axis', 'Add', 'Base curve', 'Diameter')
+CONTACT_COLUMNS = ('Eye', 'Power', 'Cylinder', 'Axis', 'Add', 'Base curve', 'Diameter')
+LABEL_WIDTH = 34
 
 
 def _latin1(text: str) -> str:
@@ -20,89 +25,102 @@ def _latin1(text: str) -> str:
     return text.encode('latin-1', 'replace').decode('latin-1')
 
 
-def render(document: RxDocument) -> bytes:
-    """The PDF bytes for one prescription."""
-    rx, patient, provider, practice = document.prescription, document.patient, document.provider, document.practice
+def render(document: RxDocument, today: date) -> bytes:
+    """The PDF bytes for one prescription; `today` is the practice's date (for EXPIRED)."""
+    patient, practice = document.patient, document.practice
     pdf = FPDF(format='letter')
     pdf.set_title(_latin1(f'{document.kind} prescription - {patient.full_name}'))
     pdf.set_author(_latin1(practice.name))
     pdf.set_creator('Patient Portal')
-    pdf.set_margins(18, 18, 18)
-    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_margins(18, 16, 18)
+    pdf.set_auto_page_break(False)  # one page, always
     pdf.add_page()
 
     pdf.set_font('Helvetica', 'B', 16)
     pdf.cell(0, 8, _latin1(practice.name), new_x='LMARGIN', new_y='NEXT')
-    pdf.set_font('Helvetica', '', 10)
-    for line in (practice.address, f'Phone: {practice.phone}' if practice.phone else ''):
+    pdf.set_font('Helvetica', '', 11)
+    contact = '   '.join(p for p in (f'Phone: {practice.phone}' if practice.phone else '', _fax(document)) if p)
+    for line in (practice.address, contact):
         if line:
-            pdf.cell(0, 5, _latin1(line), new_x='LMARGIN', new_y='NEXT')
+            pdf.cell(0, 5.5, _latin1(line), new_x='LMARGIN', new_y='NEXT')
     pdf.ln(4)
 
-    pdf.set_font('Helvetica', 'B', 14)
-    pdf.cell(0, 8, _latin1(f'{document.kind} prescription'), new_x='LMARGIN', new_y='NEXT')
+    stamp = document.stamp(today)
+    pdf.set_font('Helvetica', 'B', 15)
+    title = f'{document.kind} prescription' + (f' - {stamp}' if stamp else '')
+    pdf.cell(0, 8, _latin1(title), new_x='LMARGIN', new_y='NEXT')
     pdf.ln(1)
-    _pairs(
-        pdf,
-        [
-            ('Patient', patient.full_name),
-            ('Date of birth', long_date(patient.date_of_birth)),
-            ('Exam date', long_date(rx.exam_date)),
-            ('Issue date', long_date(rx.issue_date)),
-            ('Expiry date', long_date(rx.expiry_date)),
-        ]
-        + ([('Expiry reason', rx.expiry_reason)] if rx.expiry_reason else []),
-    )
+    _pairs(pdf, document.facts())
     pdf.ln(3)
 
-    pdf.set_font('Helvetica', '', 10)
-    columns = CONTACT_COLUMNS if document.is_contact_lens else SPECTACLE_COLUMNS
-    heading = FontFace(emphasis='BOLD', fill_color=(235, 235, 235))
-    with pdf.table(headings_style=heading, text_align='CENTER', line_height=7) as table:
+    pdf.set_font('Helvetica', '', 11)
+    columns = list(CONTACT_COLUMNS if document.is_contact_lens else SPECTACLE_COLUMNS)
+    dominance = document.is_contact_lens and any(e.dominance for e in document.eyes)
+    if dominance:
+        columns.append('Dominance')
+    heading = FontFace(emphasis='BOLD')
+    widths = (30, 19, 21, 14, 16, 25, 22, 26) if document.is_contact_lens else (34, 24, 24, 18, 22, 56)
+    with pdf.table(
+        headings_style=heading,
+        text_align='CENTER',
+        line_height=7.5,
+        borders_layout='ALL',
+        col_widths=widths[: len(columns)],
+        width=sum(widths[: len(columns)]),
+        align='LEFT',
+    ) as table:
         table.row(columns)
         for eye in document.eyes:
             values = [eye.label, eye.sphere, eye.cylinder, eye.axis, eye.add]
             values += [eye.base_curve, eye.diameter] if document.is_contact_lens else [eye.prism]
+            if dominance:
+                values.append(eye.dominance)
             table.row([_latin1(v) or '-' for v in values])
-    if document.is_contact_lens:
-        pdf.ln(3)
-        for eye in document.eyes:
-            _pairs(pdf, [(f'{eye.eye} lens', ' - '.join(p for p in (eye.manufacturer, eye.brand) if p) or '-')])
-    if rx.notes:
-        pdf.ln(3)
-        _pairs(pdf, [('Notes', rx.notes)])
+    pdf.ln(2)
+    _pairs(pdf, document.lens_lines())
+    if document.prescription.notes:
+        _pairs(pdf, [('Notes', document.prescription.notes[:600])])
 
-    pdf.ln(6)
-    pdf.set_font('Helvetica', 'B', 11)
-    pdf.cell(0, 6, 'Prescriber', new_x='LMARGIN', new_y='NEXT')
-    _pairs(
-        pdf,
-        [
-            ('Name', provider.display_name),
-            ('Licence', document.licence or '-'),
-        ]
-        + ([('NPI', provider.npi)] if provider.npi else [])
-        + [('Practice', ', '.join(p for p in (practice.name, practice.address, practice.phone) if p))],
-    )
-    pdf.ln(6)
-    pdf.set_font('Helvetica', 'I', 8)
-    pdf.multi_cell(
-        0,
-        4,
-        align='L',
-        text=_latin1(
-            f'Released to the patient through the {practice.name} patient portal. '
-            'No in-office signature is needed for this copy.'
-        ),
-    )
+    pdf.ln(4)
+    pdf.set_font('Helvetica', 'B', 12)
+    pdf.cell(0, 7, 'Prescriber', new_x='LMARGIN', new_y='NEXT')
+    _pairs(pdf, document.prescriber_facts())
+    if document.signature:
+        pdf.ln(3)
+        pdf.set_font('Helvetica', 'B', 11)
+        pdf.multi_cell(0, 6, _latin1(document.signature), align='L', new_x='LMARGIN', new_y='NEXT')
+    if document.release_note:
+        pdf.ln(3)
+        pdf.set_font('Helvetica', '', 10)
+        pdf.multi_cell(0, 5, _latin1(document.release_note), align='L', new_x='LMARGIN', new_y='NEXT')
+    if stamp:
+        _stamp(pdf, stamp)
     return bytes(pdf.output())
+
+
+def _fax(document: RxDocument) -> str:
+    return f'Fax: {document.practice.fax}' if document.practice.fax else ''
+
+
+def _stamp(pdf: FPDF, word: str) -> None:
+    """The word across the page, outlined so the values under it stay readable on a fax."""
+    pdf.set_font('Helvetica', 'B', 80)
+    pdf.set_draw_color(160, 0, 0)
+    pdf.set_line_width(0.6)
+    width = pdf.get_string_width(word)
+    x, y = (pdf.w - width) / 2, pdf.h / 2 + 20
+    with pdf.rotation(angle=30, x=pdf.w / 2, y=pdf.h / 2):
+        pdf.text_mode = 'STROKE'
+        pdf.text(x, y, word)
+        pdf.text_mode = 'FILL'
+    pdf.set_draw_color(0, 0, 0)
 
 
 def _pairs(pdf: FPDF, pairs: list[tuple[str, str]]) -> None:
     for label, value in pairs:
-        pdf.set_font('Helvetica', 'B', 10)
-        pdf.cell(32, 6, _latin1(label))
-        pdf.set_font('Helvetica', '', 10)
+        pdf.set_font('Helvetica', 'B', 11)
+        pdf.cell(LABEL_WIDTH, 6, _latin1(label))
+        pdf.set_font('Helvetica', '', 11)
         pdf.multi_cell(0, 6, _latin1(value), align='L', new_x='LMARGIN', new_y='NEXT')
 
 

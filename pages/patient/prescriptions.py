@@ -1,18 +1,29 @@
-"""Prescriptions tab: every prescription of the signed-in patient, latest first, expired ones marked."""
+"""Prescriptions tab: the signed-in patient's released prescriptions, current ones first, replaced ones
+below, expired ones marked. A newly signed Rx appears without a reload (change events).
+
+The FTC rules accept digital release only with the patient's consent given first: until it is on file
+(or the practice is exempt) the tab asks for it and shows no prescription.
+"""
 
 from datetime import date
 from html import escape
 
 from fastapi.responses import RedirectResponse
-from nicegui import ui
+from nicegui import context, ui
 
+from models.patient import Patient
 from models.prescription import Prescription
 from pages.access import PatientViewer, current_patient
 from pages.patient import blocks, icons, router
 from pages.patient.page import patient_page
-from services import prescriptions
+from services import audit, events, prescriptions, rx_release
 from services.appointments import today_in
 from services.prescriptions import long_date
+
+CONSENT_TEXT = (
+    'Your prescriptions can be delivered to you here, in this patient portal, instead of on paper. '
+    'To do that, the practice needs your consent first.'
+)
 
 
 @router.page('/')
@@ -23,37 +34,94 @@ async def home_page() -> RedirectResponse:
     return RedirectResponse('/prescriptions', status_code=303)
 
 
+class _RxList:
+    """The list and the consent question; reloads itself when the practice signs or replaces an Rx."""
+
+    def __init__(self, patient: Patient, actor: audit.Actor) -> None:
+        self.patient = patient
+        self.actor = actor
+        self.allowed = False
+        self.items: list[Prescription] = []
+
+    async def load(self) -> None:
+        self.allowed = await rx_release.may_release_digitally(self.patient.id, self.patient.practice)
+        self.items = await prescriptions.prescriptions_for(self.patient.id) if self.allowed else []
+        await prescriptions.record_list_view(self.patient.id, self.items, self.actor)
+
+    async def on_change(self, event: events.Event) -> None:
+        if event.topic == events.PRESCRIPTIONS:
+            await self.load()
+            self.show.refresh()
+
+    async def consent(self) -> None:
+        await rx_release.record_consent(self.patient.id, 'portal', self.actor)
+        await self.load()
+        self.show.refresh()
+
+    @ui.refreshable_method
+    def show(self) -> None:
+        if not self.allowed:
+            self._consent_form()
+            return
+        if not self.items:
+            ui.label(
+                'No prescriptions yet. After your eye exam, your glasses or contact lens prescription will appear here.'
+            ).classes('text-body1')
+        today = today_in(self.patient.practice.time_zone)
+        for rx in self.items:
+            _card(rx, today)
+
+    def _consent_form(self) -> None:
+        with ui.card().classes('w-full q-pa-md gap-3').props('flat bordered'):
+            ui.label('Receive your prescriptions here').classes('text-h6').props('role=heading aria-level=2')
+            ui.label(CONSENT_TEXT).classes('text-body1')
+            agree = ui.checkbox(
+                'I agree to receive my eyeglass and contact lens prescriptions through this patient portal.'
+            ).style('min-height: 44px')
+            button = ui.button('Show my prescriptions', on_click=self.consent).props('no-caps')
+            button.style('min-height: 44px').bind_enabled_from(agree, 'value')
+            ui.label(
+                'Without it, the practice gives you a printed copy at your visit. Questions? Call '
+                f'{self.patient.practice.phone}.'
+            ).classes('text-body2 text-grey-8')
+
+
 @patient_page('/prescriptions', title='Prescriptions', tab='Prescriptions')
 async def prescriptions_page(viewer: PatientViewer) -> None:
-    patient = viewer.patient
-    items = await prescriptions.prescriptions_for(patient.id)
-    await prescriptions.record_list_view(patient.id, items, viewer.actor)
-    today = today_in(patient.practice.time_zone)
+    view = _RxList(viewer.patient, viewer.actor)
+    await view.load()
     ui.label('Your prescriptions').classes('text-h5').props('role=heading aria-level=1')
-    if not items:
-        ui.label(
-            'No prescriptions yet. After your eye exam, your glasses or contact lens prescription will appear here.'
-        ).classes('text-body1')
     blocks.use_css()
-    for rx in items:
-        _card(rx, today)
+    view.show()
+    unsubscribe = events.subscribe(viewer.patient.id, view.on_change)
+    context.client.on_delete(unsubscribe)
 
 
 def _card(rx: Prescription, today: date) -> None:
     expired = prescriptions.is_expired(rx, today)
+    replaced = rx.status == 'superseded'
     kind = prescriptions.kind_label(rx)
-    note = '<p class="q-ma-none text-body2">This prescription has expired: book an exam for a new one.</p>'
+    purpose = prescriptions.purpose_label(rx)
+    title = f'{kind} prescription'
+    if replaced:
+        badge, note = blocks.badge('Replaced', 'expired'), 'A newer prescription replaces this one.'
+    elif expired:
+        badge, note = blocks.badge('Expired', 'expired'), 'This prescription has expired: book an exam for a new one.'
+    else:
+        badge, note = blocks.badge('Current', 'current'), ''
     blocks.block(
-        f'<section class="pp-card" aria-label="{escape(kind)} prescription issued {long_date(rx.issue_date)}">'
-        f'<div class="pp-head"><h2 class="text-h6">{escape(kind)} prescription</h2>'
-        f'{blocks.badge("Expired", "expired") if expired else blocks.badge("Current", "current")}</div>'
+        f'<section class="pp-card" aria-label="{escape(title)} issued {long_date(rx.issue_date)}">'
+        f'<div class="pp-head"><h2 class="text-h6">{escape(title)}</h2>{badge}</div>'
         '<div class="pp-meta">'
-        f'<span>Issued {long_date(rx.issue_date)}</span>'
+        + (f'<span>For: {escape(purpose)}</span>' if purpose else '')
+        + f'<span>Issued {long_date(rx.issue_date)}</span>'
         f'<span>{"Expired" if expired else "Expires"} {long_date(rx.expiry_date)}</span>'
-        f'<span>Prescriber: {escape(rx.provider.display_name)}</span></div>'
+        f'<span>Prescriber: {escape(rx.provider.display_name)}</span>'
+        + (f'<span>PD: {escape(prescriptions.format_pd(rx))}</span>' if prescriptions.format_pd(rx) else '')
+        + '</div>'
         f'{blocks.rx_table(prescriptions.eye_rows(rx), contact_lens=rx.kind == "contact_lens")}'
-        f'{note if expired else ""}'
-        '<div class="pp-actions">'
+        + (f'<p class="q-ma-none text-body2">{escape(note)}</p>' if note else '')
+        + '<div class="pp-actions">'
         f'{blocks.link_button("View / print", f"/rx/{rx.id}", icons.PRINT)}'
         f'{blocks.link_button("Download PDF", f"/rx/{rx.id}.pdf", icons.DOWNLOAD, download=True)}'
         '</div></section>'

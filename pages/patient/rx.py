@@ -13,14 +13,19 @@ from pages.access import PatientViewer
 from pages.patient import blocks, icons, router
 from pages.patient.page import download_viewer, login_url, patient_page
 from services import prescriptions, rx_pdf
+from services.appointments import today_in
 from services.errors import NotFound
-from services.prescriptions import RxDocument, long_date
+from services.prescriptions import RxDocument
 
 FACTS_CSS = """
 .rx-facts { margin: 0; }
 .rx-facts > div { display: flex; gap: 12px; padding: 3px 0; }
 .rx-facts dt { flex: 0 0 6.5rem; font-weight: 500; color: #424242; }
 .rx-facts dd { margin: 0; min-width: 0; overflow-wrap: anywhere; color: #212121; }
+.print-sheet { position: relative; overflow: hidden; }
+.rx-stamp { position: absolute; top: 40%; left: 50%; transform: translate(-50%, -50%) rotate(-30deg);
+  font-size: clamp(3rem, 14vw, 7rem); font-weight: 800; letter-spacing: .1em; color: transparent;
+  -webkit-text-stroke: 2px #b00020; pointer-events: none; white-space: nowrap; }
 """
 
 
@@ -34,7 +39,7 @@ async def rx_pdf_download(rx_id: int) -> Response:
         document = await prescriptions.prescription_for(viewer.patient.id, rx_id)
     except NotFound as error:
         return Response(str(error), status_code=404, media_type='text/plain')
-    content = rx_pdf.render(document)
+    content = rx_pdf.render(document, today_in(document.practice.time_zone))
     await prescriptions.record_release(document, 'rx.downloaded', viewer.actor)
     return Response(
         content,
@@ -80,7 +85,8 @@ async def rx_page(viewer: PatientViewer, rx_id: int) -> None:
 
 def _sheet(document: RxDocument) -> None:
     """The printable prescription: everything DESIGN rule 7 asks a released Rx to carry."""
-    rx, patient, provider, practice = document.prescription, document.patient, document.provider, document.practice
+    practice = document.practice
+    stamp = document.stamp(today_in(practice.time_zone))
     blocks.use_css()
     with ui.card().classes('w-full q-pa-md gap-3 print-sheet').props('flat bordered'):
         with ui.column().classes('gap-0'):
@@ -89,26 +95,23 @@ def _sheet(document: RxDocument) -> None:
                 ui.label(practice.address).classes('text-body2')
             if practice.phone:
                 ui.label(f'Phone: {practice.phone}').classes('text-body2')
-        ui.label(f'{document.kind} prescription').classes('text-h5').props('role=heading aria-level=1')
-        _facts(
-            [
-                ('Patient', patient.full_name),
-                ('Date of birth', long_date(patient.date_of_birth)),
-                ('Exam date', long_date(rx.exam_date)),
-                ('Issue date', long_date(rx.issue_date)),
-                ('Expiry date', long_date(rx.expiry_date)),
-            ]
-            + ([('Expiry reason', rx.expiry_reason)] if rx.expiry_reason else [])
+            if practice.fax:
+                ui.label(f'Fax: {practice.fax}').classes('text-body2')
+        ui.label(f'{document.kind} prescription' + (f' ({stamp.lower()})' if stamp else '')).classes('text-h5').props(
+            'role=heading aria-level=1'
         )
+        _facts(document.facts())
         blocks.block(blocks.rx_table(document.eyes, contact_lens=document.is_contact_lens))
-        if rx.notes:
-            _facts([('Notes', rx.notes)])
+        if document.prescription.notes:
+            _facts([('Notes', document.prescription.notes)])
         ui.label('Prescriber').classes('text-subtitle1 text-weight-medium').props('role=heading aria-level=2')
-        _facts(
-            [('Name', provider.display_name), ('Licence', document.licence or '—')]
-            + ([('NPI', provider.npi)] if provider.npi else [])
-            + [('Practice', ', '.join(p for p in (practice.name, practice.address, practice.phone) if p))]
-        )
+        _facts(document.prescriber_facts())
+        if document.signature:
+            ui.label(document.signature).classes('text-body1 text-weight-medium')
+        if document.release_note:
+            ui.label(document.release_note).classes('text-body2')
+        if stamp:
+            ui.html(f'<div class="rx-stamp" aria-hidden="true">{stamp}</div>', sanitize=False)
 
 
 def _facts(pairs: list[tuple[str, str]]) -> None:
