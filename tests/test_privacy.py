@@ -33,6 +33,7 @@ async def test_another_patients_prescription_is_not_found_exactly_like_a_missing
 
 async def test_another_patients_prescriptions_never_appear_in_the_list(user: User, smtp_server: SmtpServer):
     patient = await factories.make_active_patient()
+    await factories.give_consent(patient)  # past the consent question, to the (empty) list
     other = await factories.make_active_patient()
     await factories.make_contact_lens_rx(other)
     await factories.make_invoice(other, [('Someone else’s frames', 30000)])

@@ -9,6 +9,7 @@ from pages.staff import (  # noqa: E402, F401
     email_upkeep,
     login,
     practice_settings,
+    prescriptions,
     profile,
     search,
     set_password,

@@ -11,6 +11,7 @@ from pages.staff.billing import billing_section
 from pages.staff.components import activation_help, local_time, portal_badge, us_date
 from pages.staff.page import staff_page
 from pages.staff.patient_form import patient_dialog
+from pages.staff.prescriptions import PrescriptionsSection
 from services import audit, events, notifications, outbox, portal_access
 from services.errors import DomainError, NotFound
 from services.patients import InvalidPhone, PatientInput, get_patient, textable_phone, update_patient
@@ -83,6 +84,8 @@ class PatientProfile:
         self.status = await portal_access.portal_status(self.patient.id)
         self.messages = await outbox.messages_for_patient(self.patient.id)
         self.content()
+        self.prescriptions = PrescriptionsSection(self.patient, self.staff, self.actor)
+        await self.prescriptions.show()
         self.dialogs = ui.element()  # outside the refreshable parts, so a refresh never closes an open dialog
         self.billing = await billing_section(self.patient, self.viewer)
         unsubscribe = events.subscribe(self.patient.id, self.on_change)
@@ -95,6 +98,8 @@ class PatientProfile:
             await self.refresh()
         elif event.topic == events.BILLING:
             await self.billing.on_change(event)
+        elif event.topic == events.PRESCRIPTIONS:
+            await self.prescriptions.reload()
 
     @ui.refreshable_method
     def content(self) -> None:
