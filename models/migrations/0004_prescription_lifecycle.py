@@ -8,7 +8,7 @@ from tortoise.indexes import Index
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0002_practice_settings')]
+    dependencies = [('models', '0003_appointments')]
 
     initial = False
 
