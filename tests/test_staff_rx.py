@@ -5,11 +5,11 @@ from datetime import date, timedelta
 from nicegui import ui
 from nicegui.testing import User
 
-import pages.staff.prescriptions  # noqa: F401  (imported before the first simulated app: see below)
+import pages.staff  # noqa: F401  (imported before the first simulated app: see below)
 from models.audit import AuditEvent
 from models.consent import DigitalDeliveryConsent, ReleaseConfirmation
 from models.prescription import Prescription, RxStatus
-from services import audit, rx_lifecycle
+from services import audit, prescriptions, rx_lifecycle
 from services.rx_validation import EyeInput, RxInput
 from tests import factories
 from tests.portal_user import wait_until
@@ -159,3 +159,37 @@ async def test_staff_pdf_is_a_one_page_copy_and_is_audited(user: User):
     assert response.status_code == 200 and response.content.startswith(b'%PDF')
     assert await AuditEvent.filter(action='rx.staff_printed', object_id=rx.id).exists()
     assert (await user.http_client.get('/staff/rx/999999.pdf')).status_code == 404
+
+
+async def test_admin_sees_release_evidence_for_a_patient_and_exports_csv(user: User):
+    provider, staff, patient = await _prescriber_signed_in(user)
+    await factories.give_consent(patient)
+    rx = await _signed_distance(patient, provider, staff)
+    document = await prescriptions.prescription_for(patient.id, rx.id)
+    for action in ('rx.viewed', 'rx.downloaded'):
+        await prescriptions.record_release(document, action, audit.Actor.patient(1))
+    await user.open(f'/staff/release-evidence?patient={patient.id}')
+    await user.should_see('Release evidence')
+    table = user.find(kind=ui.table).elements.pop()
+    [row] = table.rows
+    assert (row['patient'], row['viewed'], row['downloaded'], row['status']) == (
+        f'{patient.full_name} (#{patient.id})',
+        1,
+        1,
+        'Signed',
+    )
+    assert row['made_available'] and row['consent'].startswith('Signed in the office')
+    response = await user.http_client.get(f'/staff/release-evidence.csv?patient={patient.id}')
+    assert response.status_code == 200 and response.text.startswith('rx_id,patient')
+    assert f'\n{rx.id},{patient.full_name},' in response.text
+
+
+async def test_front_desk_cannot_open_release_evidence(user: User):
+    staff = await factories.make_staff('staff', name='Sam Desk')
+    await user.open('/staff/login')
+    user.find(kind=ui.input, content='Email').type(staff.email)
+    user.find(kind=ui.input, content='Password').type(factories.STAFF_PASSWORD)
+    user.find(kind=ui.button, content='Sign in').click()
+    await user.should_see('Sam Desk (staff)', retries=100)
+    response = await user.http_client.get('/staff/release-evidence.csv')
+    assert response.status_code == 403

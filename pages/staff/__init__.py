@@ -11,6 +11,7 @@ from pages.staff import (  # noqa: E402, F401
     practice_settings,
     prescriptions,
     profile,
+    release_evidence,
     search,
     set_password,
     setup,

@@ -114,6 +114,8 @@ class PrescriptionsSection:
                         'New contact lens Rx', icon='add', on_click=lambda: self.open_form(RxKind.CONTACT_LENS)
                     ).props('no-caps outline')
             self.consent_line()
+            if self.staff.role == 'admin':
+                ui.link('Release evidence for this patient', f'/staff/release-evidence?patient={self.patient.id}')
             if not self.items:
                 ui.label('No prescriptions on file.').classes('text-grey-8')
             for rx in self.items:
