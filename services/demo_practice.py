@@ -339,7 +339,9 @@ async def _signed(patient: Patient, provider: Provider, prescribers: dict[int, S
     prescriber = prescribers[provider.id]
     actor = audit.Actor.staff(prescriber)
     draft = await rx_lifecycle.save_draft(patient.id, form, actor, staff=prescriber)
-    await rx_lifecycle.sign(draft.id, prescriber, actor, confirm_supersede=True)
+    assert form.issue_date is not None
+    signed_at = datetime.combine(form.issue_date, time(16, 30), tzinfo=ZoneInfo(TIME_ZONE)).astimezone(UTC)
+    await rx_lifecycle.sign(draft.id, prescriber, actor, confirm_supersede=True, signed_at=signed_at)
 
 
 async def _spectacle_rx(

@@ -160,8 +160,19 @@ async def current_of_same_use(rx_id: int) -> list[Prescription]:
     return await Prescription.filter(**_same_use(rx)).exclude(id=rx.id).order_by('-issue_date')
 
 
-async def sign(rx_id: int, staff: StaffUser, actor: audit.Actor, *, confirm_supersede: bool = False) -> SignResult:
-    """Finalise the draft as its prescriber; older final Rx of the same use become superseded."""
+async def sign(
+    rx_id: int,
+    staff: StaffUser,
+    actor: audit.Actor,
+    *,
+    confirm_supersede: bool = False,
+    signed_at: datetime | None = None,
+) -> SignResult:
+    """Finalise the draft as its prescriber; older final Rx of the same use become superseded.
+
+    `signed_at` is for records signed on paper earlier and entered now (the demo, imports); the console
+    always signs at the current time.
+    """
     rx = await Prescription.filter(id=rx_id).select_related('provider', 'patient__practice').first()
     if rx is None:
         raise NotFound('prescription')
@@ -174,7 +185,7 @@ async def sign(rx_id: int, staff: StaffUser, actor: audit.Actor, *, confirm_supe
         raise SupersedeConfirmationNeeded(current)
     patient = rx.patient
     digital = await rx_release.may_release_digitally(patient.id, patient.practice)
-    now = datetime.now(UTC)
+    now = signed_at or datetime.now(UTC)
     async with in_transaction():
         # Conditional update: of two signers at once, one wins and the other is told it is signed.
         changed = await Prescription.filter(id=rx.id, status=RxStatus.DRAFT).update(

@@ -24,7 +24,7 @@ from services.errors import DomainError, NotFound
 from services.rx_lifecycle import SupersedeConfirmationNeeded
 from services.rx_validation import EYES, EyeInput, RxInput
 
-STATUS_COLORS = {'draft': 'grey-7', 'final': 'positive', 'superseded': 'blue-grey-6', 'void': 'negative'}
+STATUS_COLORS = {'draft': 'grey-8', 'final': 'green-9', 'superseded': 'blue-grey-8', 'void': 'red-9'}
 PURPOSE_OPTIONS = {p: label.split(' (')[0] for p, label in prescriptions.PURPOSE_LABELS.items()}
 SPECTACLE_FIELDS = (
     ('sphere', 'Sphere', 'e.g. -2.25 or PL'),
