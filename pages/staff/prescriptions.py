@@ -11,6 +11,7 @@ from datetime import date
 from fastapi.responses import RedirectResponse, Response
 from nicegui import ui
 
+from models.consent import DigitalDeliveryConsent
 from models.patient import Patient
 from models.practice import Provider
 from models.prescription import Prescription, RxKind, RxStatus
@@ -82,7 +83,7 @@ class PrescriptionsSection:
         self.actor = actor
         self.items: list[Prescription] = []
         self.providers: list[Provider] = []
-        self.consent = None
+        self.consent: DigitalDeliveryConsent | None = None
         self.dialogs: ui.element | None = None
 
     async def load(self) -> None:
