@@ -3,7 +3,8 @@ the portal; the patient, on a phone, logs in by the emailed link, consents, sees
 downloads the PDF, which carries what an optician needs.
 
 Practice setup pages are another change in flight: until they land, the practice, its location and
-its provider are created here directly in the database, the way the setup pages will store them.
+its provider are created here through the setup services the pages will call, and the admin account is
+linked to its provider directly (the Team page's job).
 """
 
 import io
@@ -19,9 +20,12 @@ from playwright.async_api import Page, async_playwright, expect
 from pypdf import PdfReader
 from tortoise.context import TortoiseContext
 
-from models.practice import Location, Practice, Provider
 from models.staff import StaffUser
 from portal.db import apply_migrations, tortoise_config
+from services import audit
+from services.locations import LocationInput, add_location
+from services.practice_setup import PracticeDetails, save_practice
+from services.providers import ProviderInput, add_provider
 from tests.databases import fresh_database_url
 from tests.live_server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, running_portal
 from tests.mail import SmtpServer, link_in
@@ -58,19 +62,23 @@ async def _new_installation(url: str, env: dict[str, str]) -> None:
     )
     async with TortoiseContext() as ctx:
         await ctx.init(config=tortoise_config(url))
-        practice = await Practice.create(
-            name='Lakeside Vision',
-            phone='(555) 010-4000',
-            fax='(555) 010-4001',
-            address_line1='9 Shore Road',
-            city='Portland',
-            state='ME',
-            postal_code='04101',
+        admin = await StaffUser.get(email=ADMIN_EMAIL)
+        actor = audit.Actor.staff(admin)
+        await save_practice(
+            PracticeDetails(
+                name='Lakeside Vision',
+                phone='(555) 010-4000',
+                fax='(555) 010-4001',
+                address_line1='9 Shore Road',
+                city='Portland',
+                state='ME',
+                postal_code='04101',
+                time_zone='America/New_York',
+            ),
+            actor,
         )
-        await Location.create(practice=practice, name='Shore Road', address='9 Shore Road, Portland, ME 04101')
-        provider = await Provider.create(
-            practice=practice, name='Dana Whitfield', credentials='OD', licence_number='ME-OD-4471', licence_state='ME'
-        )
+        await add_location(LocationInput('Shore Road', '9 Shore Road, Portland, ME 04101', '(555) 010-4000'), actor)
+        provider = await add_provider(ProviderInput('Dana Whitfield', 'OD', 'ME-OD-4471', 'ME', '1234567893'), actor)
         await StaffUser.filter(email=ADMIN_EMAIL).update(provider_id=provider.id)
 
 

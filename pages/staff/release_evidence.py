@@ -7,14 +7,13 @@ the app deletes it.
 
 from datetime import date
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from nicegui import ui
 
+from pages.access import StaffViewer
 from pages.staff import router
 from pages.staff.components import local_time, us_date
-from pages.staff.frame import frame
-from portal.guards import require_staff
+from pages.staff.page import download_viewer, staff_page
 from services import audit, prescriptions, rx_release
 
 COLUMNS = [
@@ -43,16 +42,16 @@ def _patient_id(text: str) -> int | None:
 
 
 @router.get('/release-evidence.csv', response_model=None)
-async def release_evidence_csv(request: Request, patient: str = '', start: str = '', end: str = '') -> Response:
-    staff = await require_staff(role='admin')
-    if staff is None:
+async def release_evidence_csv(patient: str = '', start: str = '', end: str = '') -> Response:
+    viewer = await download_viewer(role='admin')
+    if viewer is None:
         return Response('Only administrators can export release evidence.', status_code=403, media_type='text/plain')
     rows = await rx_release.release_evidence(
         patient_id=_patient_id(patient), issued_from=_day(start), issued_to=_day(end)
     )
     await audit.record(
         'rx.evidence_exported',
-        audit.Actor.staff(staff, request.client.host if request.client else ''),
+        viewer.actor,
         detail={'patient': patient, 'from': start, 'to': end, 'rows': len(rows)},
     )
     return Response(
@@ -62,70 +61,63 @@ async def release_evidence_csv(request: Request, patient: str = '', start: str =
     )
 
 
-@router.page('/release-evidence')
-async def release_evidence_page(patient: str = '', start: str = '', end: str = '') -> RedirectResponse | None:
-    staff = await require_staff(role='admin')
-    if staff is None:
-        return RedirectResponse('/staff/login', 303)
+@staff_page('/release-evidence', title='Release evidence', role='admin')
+async def release_evidence_page(viewer: StaffViewer, patient: str = '', start: str = '', end: str = '') -> None:
     rows = await rx_release.release_evidence(
         patient_id=_patient_id(patient), issued_from=_day(start), issued_to=_day(end)
     )
     zone = 'UTC'  # the export is in UTC too: one time base for an auditor
-    with frame('Release evidence', staff):
-        ui.label('Release evidence').classes('text-h5').props('role=heading aria-level=1')
-        ui.label(
-            'Each signed prescription with when it was made available to the patient, viewed, printed and '
-            "downloaded, the patient's consent to digital delivery and any signed confirmation of receipt. "
-            'Times are UTC.'
-        ).classes('text-grey-8')
-        with ui.row().classes('items-end gap-4'):
-            patient_input = ui.input('Patient number', value=patient).props('clearable')
-            start_input = ui.input('Issued from', value=start).props('type=date')
-            end_input = ui.input('Issued to', value=end).props('type=date')
+    ui.label('Release evidence').classes('text-h5').props('role=heading aria-level=1')
+    ui.label(
+        'Each signed prescription with when it was made available to the patient, viewed, printed and '
+        "downloaded, the patient's consent to digital delivery and any signed confirmation of receipt. "
+        'Times are UTC.'
+    ).classes('text-grey-8')
+    with ui.row().classes('items-end gap-4'):
+        patient_input = ui.input('Patient number', value=patient).props('clearable')
+        start_input = ui.input('Issued from', value=start).props('type=date')
+        end_input = ui.input('Issued to', value=end).props('type=date')
 
-            def query() -> str:
-                return (
-                    f'?patient={patient_input.value or ""}&start={start_input.value or ""}&end={end_input.value or ""}'
-                )
+        def query() -> str:
+            return f'?patient={patient_input.value or ""}&start={start_input.value or ""}&end={end_input.value or ""}'
 
-            ui.button('Show', on_click=lambda: ui.navigate.to(f'/staff/release-evidence{query()}')).props('no-caps')
-            ui.button('Download CSV', icon='download').props(
-                f'no-caps outline href=/staff/release-evidence.csv?patient={patient}&start={start}&end={end}'
-            ).mark('evidence-csv')
-        if not rows:
-            ui.label('No signed prescriptions match.').classes('text-body1')
-            return None
-        table_rows = []
-        for row in rows:
-            rx = row.prescription
-            made = next((e.at for e in row.events if e.action == 'rx.made_available'), None)
-            table_rows.append(
-                {
-                    'id': rx.id,
-                    'patient': f'{rx.patient.full_name} (#{rx.patient_id})',  # type: ignore[attr-defined]
-                    'rx': f'{prescriptions.kind_label(rx)}, issued {us_date(rx.issue_date)}',
-                    'status': prescriptions.STATUS_LABELS[rx.status.value],
-                    'signed': (
-                        f'{rx.signed_by.name if rx.signed_by else ""} {local_time(rx.signed_at, zone)}'.strip()
-                        if rx.signed_at
-                        else 'before signing was recorded'
-                    ),
-                    'made_available': local_time(made, zone) if made else '',
-                    'viewed': row.count('rx.viewed') + row.count('rx.list_viewed'),
-                    'printed': row.count('rx.printed') + row.count('rx.staff_printed'),
-                    'downloaded': row.count('rx.downloaded'),
-                    'consent': (
-                        f'{rx_release.METHOD_LABELS[row.consent.method]}, {local_time(row.consent.given_at, zone)}, '
-                        f'{row.consent.recorded_by_label}'
-                        if row.consent
-                        else 'none'
-                    ),
-                    'confirmation': '; '.join(
-                        f'{rx_release.CONFIRMATION_LABELS[c.kind]} ({local_time(c.recorded_at, zone)}, '
-                        f'{c.recorded_by_label})'
-                        for c in row.confirmations
-                    ),
-                }
-            )
-        ui.table(columns=COLUMNS, rows=table_rows, row_key='id').classes('w-full').props('flat bordered wrap-cells')
-    return None
+        ui.button('Show', on_click=lambda: ui.navigate.to(f'/staff/release-evidence{query()}')).props('no-caps')
+        ui.button('Download CSV', icon='download').props(
+            f'no-caps outline href=/staff/release-evidence.csv?patient={patient}&start={start}&end={end}'
+        ).mark('evidence-csv')
+    if not rows:
+        ui.label('No signed prescriptions match.').classes('text-body1')
+        return
+    table_rows = []
+    for row in rows:
+        rx = row.prescription
+        made = next((e.at for e in row.events if e.action == 'rx.made_available'), None)
+        table_rows.append(
+            {
+                'id': rx.id,
+                'patient': f'{rx.patient.full_name} (#{rx.patient_id})',  # type: ignore[attr-defined]
+                'rx': f'{prescriptions.kind_label(rx)}, issued {us_date(rx.issue_date)}',
+                'status': prescriptions.STATUS_LABELS[rx.status.value],
+                'signed': (
+                    f'{rx.signed_by.name if rx.signed_by else ""} {local_time(rx.signed_at, zone)}'.strip()
+                    if rx.signed_at
+                    else 'before signing was recorded'
+                ),
+                'made_available': local_time(made, zone) if made else '',
+                'viewed': row.count('rx.viewed') + row.count('rx.list_viewed'),
+                'printed': row.count('rx.printed') + row.count('rx.staff_printed'),
+                'downloaded': row.count('rx.downloaded'),
+                'consent': (
+                    f'{rx_release.METHOD_LABELS[row.consent.method]}, {local_time(row.consent.given_at, zone)}, '
+                    f'{row.consent.recorded_by_label}'
+                    if row.consent
+                    else 'none'
+                ),
+                'confirmation': '; '.join(
+                    f'{rx_release.CONFIRMATION_LABELS[c.kind]} ({local_time(c.recorded_at, zone)}, '
+                    f'{c.recorded_by_label})'
+                    for c in row.confirmations
+                ),
+            }
+        )
+    ui.table(columns=COLUMNS, rows=table_rows, row_key='id').classes('w-full').props('flat bordered wrap-cells')
