@@ -54,9 +54,8 @@ class _RxList:
             self.show.refresh()
 
     async def consent(self) -> None:
+        """Record the tick; the change event it publishes redraws this list (and any other open tab)."""
         await rx_release.record_consent(self.patient.id, 'portal', self.actor)
-        await self.load()
-        self.show.refresh()
 
     @ui.refreshable_method
     def show(self) -> None:
