@@ -67,8 +67,8 @@ async def _new_installation(url: str, env: dict[str, str]) -> None:
         await save_practice(
             PracticeDetails(
                 name='Lakeside Vision',
-                phone='(555) 010-4000',
-                fax='(555) 010-4001',
+                phone='(207) 555-0140',
+                fax='(207) 555-0141',
                 address_line1='9 Shore Road',
                 city='Portland',
                 state='ME',
@@ -77,7 +77,7 @@ async def _new_installation(url: str, env: dict[str, str]) -> None:
             ),
             actor,
         )
-        await add_location(LocationInput('Shore Road', '9 Shore Road, Portland, ME 04101', '(555) 010-4000'), actor)
+        await add_location(LocationInput('Shore Road', '9 Shore Road, Portland, ME 04101', '(207) 555-0140'), actor)
         provider = await add_provider(ProviderInput('Dana Whitfield', 'OD', 'ME-OD-4471', 'ME', '1234567893'), actor)
         await StaffUser.filter(email=ADMIN_EMAIL).update(provider_id=provider.id)
 
@@ -202,7 +202,7 @@ async def test_new_practice_writes_signs_and_the_patient_prints_and_downloads_on
     assert 'PL' in os_line and 'DS' in os_line
     for needed in (
         'Noor Haddad',
-        'Fax: (555) 010-4001',
+        'Fax: (207) 555-0141',
         'PD',
         '63.0 mm',
         'Purpose',
