@@ -151,6 +151,7 @@ async def test_new_practice_writes_signs_and_the_patient_prints_and_downloads_on
     tmp_path: Path, smtp_server: SmtpServer, secret_key: str
 ):
     require_chromium()
+    expect.set_options(timeout=15_000)  # signing and the live refresh take a few round trips on a loaded CI box
     async with fresh_database_url(str(tmp_path)) as url:
         env = {
             'PORTAL_DATA_DIR': str(tmp_path / 'data'),
@@ -166,12 +167,14 @@ async def test_new_practice_writes_signs_and_the_patient_prints_and_downloads_on
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 try:
                     desk = await (await browser.new_context(viewport={'width': 1366, 'height': 900})).new_page()
+                    desk.set_default_timeout(15_000)
                     await _admin_writes_and_signs(desk, base_url)
 
                     phone = await browser.new_context(
                         viewport={'width': 390, 'height': 844}, is_mobile=True, accept_downloads=True
                     )
                     page = await phone.new_page()
+                    page.set_default_timeout(15_000)
                     await page.goto(base_url + '/login')
                     await page.get_by_label('Email address').fill(PATIENT_EMAIL)
                     await page.get_by_role('button', name='Email me a login link').click()
