@@ -8,7 +8,7 @@ from tortoise.indexes import Index
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0003_appointments')]
+    dependencies = [('models', '0004_messages')]
 
     initial = False
 
