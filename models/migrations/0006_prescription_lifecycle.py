@@ -8,7 +8,7 @@ from tortoise.indexes import Index
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0004_messages')]
+    dependencies = [('models', '0005_billing')]
 
     initial = False
 
