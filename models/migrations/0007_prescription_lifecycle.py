@@ -8,7 +8,7 @@ from tortoise.indexes import Index
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0005_billing')]
+    dependencies = [('models', '0006_staff_password_tokens')]
 
     initial = False
 
