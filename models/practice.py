@@ -16,14 +16,18 @@ class Practice(Model):
     postal_code = fields.CharField(max_length=20, default='')
     time_zone = fields.CharField(max_length=64, default='America/New_York')
     portal_url = fields.CharField(max_length=300, default='')
-    fax = fields.CharField(max_length=40, default='')
-    tax_id = fields.CharField(max_length=30, default='')  # printed on receipts (FSA/HSA)
+    fax = fields.CharField(max_length=40, default='', db_default='')
+    tax_id = fields.CharField(max_length=30, default='', db_default='')  # printed on receipts (FSA/HSA)
     # Settings the practice changes itself (Practice settings), not the environment.
-    spectacle_expiry_months = fields.IntField(default=24)
-    eyewear_sales_exemption = fields.BooleanField(default=False)  # FTC: no financial interest in selling eyewear
-    reminder_lead_hours = fields.IntField(default=48)
-    sales_tax_percent = fields.DecimalField(max_digits=6, decimal_places=3, default=Decimal('0'))
-    payment_url = fields.CharField(max_length=500, default='')
+    spectacle_expiry_months = fields.IntField(default=24, db_default=24)
+    eyewear_sales_exemption = fields.BooleanField(
+        default=False, db_default=False
+    )  # FTC: no financial interest in selling eyewear
+    reminder_lead_hours = fields.IntField(default=48, db_default=48)
+    sales_tax_percent = fields.DecimalField(
+        max_digits=6, decimal_places=3, default=Decimal('0'), db_default=Decimal('0')
+    )
+    payment_url = fields.CharField(max_length=500, default='', db_default='')
 
     @property
     def address(self) -> str:
@@ -38,7 +42,7 @@ class Location(Model):
     name = fields.CharField(max_length=200)
     address = fields.CharField(max_length=300, default='')
     phone = fields.CharField(max_length=40, default='')
-    is_active = fields.BooleanField(default=True)
+    is_active = fields.BooleanField(default=True, db_default=True)
 
 
 # A prescriber: name, credentials and licence are printed on every prescription.
@@ -50,7 +54,7 @@ class Provider(Model):
     licence_number = fields.CharField(max_length=50, default='')
     licence_state = fields.CharField(max_length=50, default='')
     npi = fields.CharField(max_length=20, default='')
-    is_active = fields.BooleanField(default=True)
+    is_active = fields.BooleanField(default=True, db_default=True)
 
     @property
     def display_name(self) -> str:

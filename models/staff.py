@@ -19,7 +19,9 @@ class StaffUser(Model):
     provider = fields.OneToOneField(
         'models.Provider', related_name='staff_account', null=True, on_delete=fields.SET_NULL
     )
-    is_demo = fields.BooleanField(default=False)  # seeded by --demo; a real install refuses to start with one
+    is_demo = fields.BooleanField(
+        default=False, db_default=False
+    )  # seeded by --demo; a real install refuses to start with one
 
 
 # One emailed set-password link (a new member's invitation, or a reset). Only the jti's hash is stored.

@@ -14,52 +14,52 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Location',
             name='is_active',
-            field=fields.BooleanField(default=True),
+            field=fields.BooleanField(default=True, db_default=True),
         ),
         ops.AddField(
             model_name='Practice',
             name='eyewear_sales_exemption',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Practice',
             name='fax',
-            field=fields.CharField(default='', max_length=40),
+            field=fields.CharField(default='', db_default='', max_length=40),
         ),
         ops.AddField(
             model_name='Practice',
             name='payment_url',
-            field=fields.CharField(default='', max_length=500),
+            field=fields.CharField(default='', db_default='', max_length=500),
         ),
         ops.AddField(
             model_name='Practice',
             name='reminder_lead_hours',
-            field=fields.IntField(default=48),
+            field=fields.IntField(default=48, db_default=48),
         ),
         ops.AddField(
             model_name='Practice',
             name='sales_tax_percent',
-            field=fields.DecimalField(default=Decimal('0'), max_digits=6, decimal_places=3),
+            field=fields.DecimalField(default=Decimal('0'), db_default=Decimal('0'), max_digits=6, decimal_places=3),
         ),
         ops.AddField(
             model_name='Practice',
             name='spectacle_expiry_months',
-            field=fields.IntField(default=24),
+            field=fields.IntField(default=24, db_default=24),
         ),
         ops.AddField(
             model_name='Practice',
             name='tax_id',
-            field=fields.CharField(default='', max_length=30),
+            field=fields.CharField(default='', db_default='', max_length=30),
         ),
         ops.AddField(
             model_name='Provider',
             name='is_active',
-            field=fields.BooleanField(default=True),
+            field=fields.BooleanField(default=True, db_default=True),
         ),
         ops.AddField(
             model_name='StaffUser',
             name='is_demo',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='StaffUser',
