@@ -1,10 +1,6 @@
-"""End to end on a new installation: the admin writes and signs a glasses and a contact lens Rx, enables
-the portal; the patient, on a phone, logs in by the emailed link, consents, sees both, prints one and
-downloads the PDF, which carries what an optician needs.
-
-Practice setup pages are another change in flight: until they land, the practice, its location and
-its provider are created here through the setup services the pages will call, and the admin account is
-linked to its provider directly (the Team page's job).
+"""End to end on a new installation: the admin sets the practice up in the console, writes and signs a
+glasses and a contact lens Rx, enables the portal; the patient, on a phone, logs in by the emailed link,
+consents, sees both, prints one and downloads the PDF, which carries what an optician needs.
 """
 
 import io
@@ -18,14 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 from pypdf import PdfReader
-from tortoise.context import TortoiseContext
 
-from models.staff import StaffUser
-from portal.db import apply_migrations, tortoise_config
-from services import audit
-from services.locations import LocationInput, add_location
-from services.practice_setup import PracticeDetails, save_practice
-from services.providers import ProviderInput, add_provider
+from portal.db import apply_migrations
 from tests.databases import fresh_database_url
 from tests.live_server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, running_portal
 from tests.mail import SmtpServer, link_in
@@ -38,21 +28,11 @@ PATIENT_EMAIL = 'noor.haddad@example.com'
 
 
 async def _new_installation(url: str, env: dict[str, str]) -> None:
-    """`main.py create-staff --role admin` on an empty database, then the practice (see the module note)."""
+    """What the README's first-time setup says: migrate, then `main.py create-staff --role admin`."""
     await apply_migrations(url)
     subprocess.run(
-        [
-            sys.executable,
-            'main.py',
-            'create-staff',
-            '--email',
-            ADMIN_EMAIL,
-            '--name',
-            'Dana Whitfield',
-            '--role',
-            'admin',
-        ]
-        + ['--password-stdin'],
+        [sys.executable, 'main.py', 'create-staff', '--email', ADMIN_EMAIL, '--name', 'Dana Whitfield']
+        + ['--role', 'admin', '--password-stdin'],
         input=ADMIN_PASSWORD + '\n',
         text=True,
         cwd=ROOT,
@@ -60,26 +40,6 @@ async def _new_installation(url: str, env: dict[str, str]) -> None:
         check=True,
         capture_output=True,
     )
-    async with TortoiseContext() as ctx:
-        await ctx.init(config=tortoise_config(url))
-        admin = await StaffUser.get(email=ADMIN_EMAIL)
-        actor = audit.Actor.staff(admin)
-        await save_practice(
-            PracticeDetails(
-                name='Lakeside Vision',
-                phone='(207) 555-0140',
-                fax='(207) 555-0141',
-                address_line1='9 Shore Road',
-                city='Portland',
-                state='ME',
-                postal_code='04101',
-                time_zone='America/New_York',
-            ),
-            actor,
-        )
-        await add_location(LocationInput('Shore Road', '9 Shore Road, Portland, ME 04101', '(207) 555-0140'), actor)
-        provider = await add_provider(ProviderInput('Dana Whitfield', 'OD', 'ME-OD-4471', 'ME', '1234567893'), actor)
-        await StaffUser.filter(email=ADMIN_EMAIL).update(provider_id=provider.id)
 
 
 async def _fill(page: Page, values: dict[str, str]) -> None:
@@ -87,11 +47,54 @@ async def _fill(page: Page, values: dict[str, str]) -> None:
         await page.get_by_label(label, exact=True).fill(value)
 
 
-async def _admin_writes_and_signs(page: Page, base_url: str) -> None:
+async def _admin_sets_up_the_practice(page: Page, base_url: str) -> None:
+    """An empty installation sends its first admin to the setup; the Team page links them to their provider."""
     await page.goto(base_url + '/staff/login')
     await page.get_by_label('Email').fill(ADMIN_EMAIL)
     await page.get_by_label('Password').fill(ADMIN_PASSWORD)
     await page.get_by_role('button', name='Sign in').click()
+    await expect(page).to_have_url(re.compile(r'/staff/setup$'))
+
+    await _fill(
+        page,
+        {
+            'Practice name': 'Lakeside Vision',
+            'Practice phone': '(207) 555-0140',
+            'Practice fax (optional)': '(207) 555-0141',
+            'Street address': '9 Shore Road',
+            'City': 'Portland',
+            'State': 'ME',
+            'ZIP code': '04101',
+        },
+    )
+    await page.get_by_role('button', name='Save the practice').click()
+    await expect(page.get_by_text('Practice saved')).to_be_visible()
+    await _fill(page, {'Location name': 'Shore Road', 'Location address (optional)': '9 Shore Road, Portland, ME'})
+    await page.get_by_role('button', name='Add the location').click()
+    await expect(page.get_by_text('✓ Shore Road')).to_be_visible()
+    await _fill(
+        page,
+        {
+            'Provider name (as printed on prescriptions)': 'Dana Whitfield',
+            'Credentials (e.g. OD, MD)': 'OD',
+            'NPI (10 digits)': '1234567893',
+            'License number': 'ME-OD-4471',
+            'License state (e.g. VT)': 'ME',
+        },
+    )
+    await page.get_by_role('button', name='Add the provider').click()
+    await expect(page.get_by_text('Setup is complete.')).to_be_visible()
+
+    await page.get_by_role('link', name='Add your team').click()
+    await expect(page).to_have_url(re.compile(r'/staff/team$'))
+    await page.get_by_label('Provider signed by Dana Whitfield').click()
+    await page.get_by_role('option', name='Dana Whitfield, OD').click()
+    await page.reload()  # what the page shows now is what was stored
+    await expect(page.get_by_label('Provider signed by Dana Whitfield')).to_have_text(re.compile('Dana Whitfield, OD'))
+
+
+async def _admin_writes_and_signs(page: Page, base_url: str) -> None:
+    await page.goto(base_url + '/staff')
     await expect(page).to_have_url(re.compile(r'/staff/?$'))
 
     await page.get_by_role('button', name='New patient').click()
@@ -168,6 +171,7 @@ async def test_new_practice_writes_signs_and_the_patient_prints_and_downloads_on
                 try:
                     desk = await (await browser.new_context(viewport={'width': 1366, 'height': 900})).new_page()
                     desk.set_default_timeout(15_000)
+                    await _admin_sets_up_the_practice(desk, base_url)
                     await _admin_writes_and_signs(desk, base_url)
 
                     phone = await browser.new_context(
