@@ -1,7 +1,7 @@
 """Patients ask for a visit; staff turn the request into an appointment or decline it."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -244,12 +244,32 @@ async def decline(request_id: int, reply: str, actor: audit.Actor) -> Appointmen
     return request
 
 
-def suggested_slot(request: AppointmentRequest) -> dict[str, object]:
-    """What the scheduling form starts from: the patient's visit type and location, and a duration."""
+START_OF = {'Morning': time(9, 0), 'Afternoon': time(14, 0), 'Evening': time(17, 0)}
+
+
+def preferred_days_and_times(preferred: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The days and times a stored preference names ('Tue, Thu; morning; after 4 pm' -> Tue, Thu; Morning)."""
+    parts = [part.strip() for part in (preferred or '').split(';')]
+    named_days = {d.strip() for d in parts[0].split(',')} if parts else set()
+    named_times = {t.strip() for t in parts[1].split(',')} if len(parts) > 1 else set()
+    return tuple(d for d in DAYS if d in named_days), tuple(t for t in TIMES if t.lower() in named_times)
+
+
+def suggested_slot(request: AppointmentRequest, today: date | None = None) -> dict[str, object]:
+    """What the scheduling form starts from: the patient's visit type and location, a duration, and the
+    first day after `today` that suits them (Monday to Saturday) at the start of their preferred time."""
     visit_type = VisitType(request.visit_type)
+    days, times = preferred_days_and_times(request.preferred_times)
+    day = (today or date.today()) + timedelta(days=1)
+    for _ in range(7):
+        if day.weekday() < len(DAYS) and (not days or DAYS[day.weekday()] in days):
+            break
+        day += timedelta(days=1)
     return {
         'visit_type': visit_type,
         'location_id': request.location_id,
         'duration_minutes': appointments.DEFAULT_DURATIONS[visit_type],
         'preferred_times': request.preferred_times,
+        'day': day,
+        'start': START_OF[times[0]] if times else START_OF['Morning'],
     }

@@ -12,6 +12,7 @@ from pages.staff import (  # noqa: E402, F401
     prescriptions,
     profile,
     release_evidence,
+    requests,
     search,
     set_password,
     setup,

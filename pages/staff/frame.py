@@ -7,10 +7,32 @@ from nicegui import ui
 
 from models.staff import StaffUser
 from pages.theme import apply_theme
+from services import appointment_requests, events
+
+
+def requests_link(count: int) -> None:
+    """'Requests' with the number of open appointment requests, kept current by every patient's
+    appointment events (a request sent, withdrawn or handled anywhere)."""
+    with ui.link(target='/staff/requests').classes('text-white row items-center gap-1 no-wrap') as link:
+        ui.label('Requests')
+        badge = ui.badge(str(count), color='orange-9').props('rounded').mark('open-requests')
+    badge.set_visibility(count > 0)
+    link.props(f'aria-label="Requests, {count} open"')
+
+    async def on_change(event: events.Event) -> None:
+        if event.topic != events.APPOINTMENTS:
+            return
+        fresh = await appointment_requests.open_count()
+        badge.text = str(fresh)
+        badge.set_visibility(fresh > 0)
+        link.props(f'aria-label="Requests, {fresh} open"')
+
+    unsubscribe = events.subscribe(events.ANY_PATIENT, on_change)
+    ui.context.client.on_delete(unsubscribe)
 
 
 @contextmanager
-def frame(title: str, staff: StaffUser | None = None) -> Iterator[None]:
+def frame(title: str, staff: StaffUser | None = None, open_requests: int | None = None) -> Iterator[None]:
     ui.page_title(f'{title} · Staff console')
     apply_theme()
     with ui.header().classes('bg-blue-grey-9 text-white items-center justify-between q-px-md'):
@@ -18,6 +40,8 @@ def frame(title: str, staff: StaffUser | None = None) -> Iterator[None]:
             ui.link('Staff console', '/staff').classes('text-white text-h6 no-underline')
             if staff:
                 ui.link('Patients', '/staff').classes('text-white')
+                if open_requests is not None:
+                    requests_link(open_requests)
                 ui.link('Email upkeep', '/staff/email-upkeep').classes('text-white')
             if staff and staff.role == 'admin':
                 ui.link('Practice settings', '/staff/settings').classes('text-white')

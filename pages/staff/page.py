@@ -21,7 +21,7 @@ from pages.access import STAFF_SESSION_KEY, StaffViewer, client_address
 from pages.page_guard import guard_page
 from pages.staff.frame import frame
 from pages.staff.setup_notice import SETUP_URL, setup_notice
-from services import audit, events, sessions
+from services import appointment_requests, audit, events, sessions
 from services.setup_status import setup_status
 
 LOGIN_URL = '/staff/login'
@@ -78,7 +78,8 @@ def staff_page(path: str, *, title: str, role: str | None = None) -> Callable[[S
                 return None if _allowed(current, role) else HOME_URL
 
             guard_page(check, lambda handler: events.subscribe_staff(staff.id, handler))
-            with frame(title, staff):
+            open_requests = await appointment_requests.open_count() if setup.practice is not None else None
+            with frame(title, staff, open_requests):
                 if not _allowed(staff, role):
                     _not_allowed()
                     return None
