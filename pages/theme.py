@@ -25,6 +25,8 @@ UTILITY_CSS = f"""
 .gap-x-4 {{ column-gap: 1rem; }}
 .gap-y-1 {{ row-gap: 0.25rem; }}
 .no-underline {{ text-decoration: none; }}
+.sr-only {{ position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
+  clip: rect(0, 0, 0, 0); white-space: nowrap; border-width: 0; }}
 a {{ color: {PRIMARY}; }}
 """
 

@@ -331,6 +331,16 @@ async def book(
     return appointment
 
 
+async def get_appointment(appointment_id: int) -> Appointment:
+    """One appointment for the console's forms, with patient (and practice), provider and location."""
+    appointment = (
+        await Appointment.filter(id=appointment_id).select_related('patient__practice', 'provider', 'location').first()
+    )
+    if appointment is None:
+        raise NotFound('appointment')
+    return appointment
+
+
 async def _booked(appointment_id: int) -> Appointment:
     appointment = (
         await Appointment.filter(id=appointment_id).select_related('patient__practice', 'provider', 'location').first()

@@ -13,6 +13,7 @@ from pages.staff import (  # noqa: E402, F401
     profile,
     release_evidence,
     requests,
+    schedule,
     search,
     set_password,
     setup,

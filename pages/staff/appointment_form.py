@@ -18,6 +18,12 @@ from services.appointments import ProviderBusy, Slot, today_in
 from services.errors import DomainError
 
 VISIT_TYPES = {v.value: v.label for v in VisitType}
+STATUS_BADGES = {  # label and a colour dark enough for white text
+    'booked': ('Booked', 'green-9'),
+    'cancelled': ('Cancelled', 'red-9'),
+    'completed': ('Completed', 'blue-grey-8'),
+    'no_show': ('No-show', 'orange-10'),
+}
 DEFAULT_START = time(9, 0)
 
 
@@ -37,6 +43,11 @@ def _time(value: str | None) -> time:
         return time.fromisoformat(value or '')
     except ValueError:
         raise FormProblem('Please enter the time of the visit, for example 09:30.') from None
+
+
+def status_badge(status: str) -> ui.badge:
+    label, color = STATUS_BADGES.get(status, (status.capitalize(), 'grey-8'))
+    return ui.badge(label, color=color)
 
 
 def zone_note(time_zone: str) -> str:
@@ -229,9 +240,10 @@ async def cancel_dialog(container: ui.element, viewer: StaffViewer, appointment:
     return bool(done)
 
 
-async def decline_dialog(container: ui.element, viewer: StaffViewer, request: AppointmentRequest) -> bool:
+async def decline_dialog(
+    container: ui.element, viewer: StaffViewer, request: AppointmentRequest, patient: Patient
+) -> bool:
     """Answer a request without booking it: the reply is what the patient reads, by email and in the portal."""
-    patient = request.patient
     with container, ui.dialog() as dialog, ui.card().classes('q-pa-md gap-2').style('width: 520px; max-width: 95vw'):
         ui.label(f'Decline the request from {patient.full_name}').classes('text-h6')
         ui.label(f'Reason: {request.reason}').classes('text-grey-8')

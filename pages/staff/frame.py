@@ -13,11 +13,12 @@ from services import appointment_requests, events
 def requests_link(count: int) -> None:
     """'Requests' with the number of open appointment requests, kept current by every patient's
     appointment events (a request sent, withdrawn or handled anywhere)."""
-    with ui.link(target='/staff/requests').classes('text-white row items-center gap-1 no-wrap') as link:
+    with ui.link(target='/staff/requests').classes('text-white row items-center gap-1 no-wrap'):
         ui.label('Requests')
         badge = ui.badge(str(count), color='orange-9').props('rounded').mark('open-requests')
+        spoken = ui.label('open').classes('sr-only')  # read after the number; on screen the badge says it
     badge.set_visibility(count > 0)
-    link.props(f'aria-label="Requests, {count} open"')
+    spoken.set_visibility(count > 0)
 
     async def on_change(event: events.Event) -> None:
         if event.topic != events.APPOINTMENTS:
@@ -25,7 +26,7 @@ def requests_link(count: int) -> None:
         fresh = await appointment_requests.open_count()
         badge.text = str(fresh)
         badge.set_visibility(fresh > 0)
-        link.props(f'aria-label="Requests, {fresh} open"')
+        spoken.set_visibility(fresh > 0)
 
     unsubscribe = events.subscribe(events.ANY_PATIENT, on_change)
     ui.context.client.on_delete(unsubscribe)
@@ -40,6 +41,7 @@ def frame(title: str, staff: StaffUser | None = None, open_requests: int | None 
             ui.link('Staff console', '/staff').classes('text-white text-h6 no-underline')
             if staff:
                 ui.link('Patients', '/staff').classes('text-white')
+                ui.link('Schedule', '/staff/schedule').classes('text-white')
                 if open_requests is not None:
                     requests_link(open_requests)
                 ui.link('Email upkeep', '/staff/email-upkeep').classes('text-white')

@@ -1,4 +1,5 @@
-"""The Patient Profile (`/staff/patients/{id}`): demographics, portal status and messages, the ⋯ menu."""
+"""The Patient Profile (`/staff/patients/{id}`): demographics, portal status and messages, the ⋯ menu;
+its Prescriptions, Appointments and Billing sections."""
 
 import asyncio
 
@@ -10,6 +11,7 @@ from pages.access import StaffViewer
 from pages.staff.billing import billing_section
 from pages.staff.components import activation_help, local_time, portal_badge, us_date
 from pages.staff.page import staff_page
+from pages.staff.patient_appointments import AppointmentsSection
 from pages.staff.patient_form import patient_dialog
 from pages.staff.prescriptions import PrescriptionsSection
 from services import audit, events, notifications, outbox, portal_access
@@ -86,6 +88,8 @@ class PatientProfile:
         self.content()
         self.prescriptions = PrescriptionsSection(self.patient, self.staff, self.actor)
         await self.prescriptions.show()
+        self.appointments = AppointmentsSection(self.patient, self.viewer)
+        await self.appointments.show()
         self.dialogs = ui.element()  # outside the refreshable parts, so a refresh never closes an open dialog
         self.billing = await billing_section(self.patient, self.viewer)
         unsubscribe = events.subscribe(self.patient.id, self.on_change)
@@ -100,6 +104,8 @@ class PatientProfile:
             await self.billing.on_change(event)
         elif event.topic == events.PRESCRIPTIONS:
             await self.prescriptions.reload()
+        elif event.topic == events.APPOINTMENTS:
+            await self.appointments.on_change(event)
 
     @ui.refreshable_method
     def content(self) -> None:

@@ -58,7 +58,7 @@ class RequestsInbox:
         with ui.row().classes('items-center gap-4'):
             ui.select(options, value=self.location_id, label='Preferred location', on_change=self.filter).props(
                 'outlined dense'
-            ).classes('min-w-[240px]').mark('location-filter')
+            ).style('min-width: 240px').mark('location-filter')
             ui.label('Oldest first. Scheduling or declining emails the patient.').classes('text-grey-8')
         self.dialogs = ui.element()
         await self.load()
@@ -126,5 +126,5 @@ class RequestsInbox:
             await self.reload()
 
     async def decline(self, request: AppointmentRequest) -> None:
-        if await decline_dialog(self.dialogs, self.viewer, request):
+        if await decline_dialog(self.dialogs, self.viewer, request, request.patient):
             await self.reload()
