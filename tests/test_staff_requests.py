@@ -42,8 +42,11 @@ async def test_the_inbox_lists_open_requests_oldest_first_filters_by_location_an
     await user.open('/staff/requests')
     await user.should_see('2 open requests')
     assert user.find(marker='open-requests').elements.pop().text == '2'
-    cards = [c for c in user.find(kind=ui.card).elements if any(m.startswith('request-') for m in c._markers)]
-    assert [c._markers[0] for c in cards][0] == f'request-{first.id}'  # oldest first
+    cards = sorted(  # drawn in order, so element ids follow the list
+        (c for c in user.find(kind=ui.card).elements if any(m.startswith('request-') for m in c._markers)),
+        key=lambda c: c.id,
+    )
+    assert cards[0]._markers == [f'request-{first.id}']  # oldest first
     await user.should_see('Eyes itch all day')
     await user.should_see('waiting 2 days')
     await user.should_see('Follow-up · Preferred: Weekday mornings · Location: North office')
