@@ -158,6 +158,9 @@ def create_app(settings: Settings) -> None:
 
         app.include_router(dev_mailbox_page.router)
 
+    # Quasar's ajax bar flashes an unnamed progressbar outside any landmark on every request (two axe
+    # violations) and says nothing a person needs: the pages show their own progress where it matters.
+    app.config.quasar_config['loadingBar']['skipHijack'] = True
     ui.run(
         host=settings.host,
         port=settings.port,

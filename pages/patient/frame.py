@@ -50,7 +50,7 @@ def frame(
             ui.link('Log out', '/logout').classes('text-white q-pa-sm').style(
                 'min-height: 44px; line-height: 28px; white-space: nowrap'
             )
-    with ui.column().classes('w-full max-w-2xl mx-auto q-pa-md gap-4').props('role=main'):
+    with ui.column().classes('w-full max-w-2xl mx-auto q-pa-md gap-4'):
         if signed_in:
             if patient is not None:
                 ui.label(f'Hello, {patient.first_name}').classes('text-subtitle1 text-grey-9 no-print')

@@ -10,6 +10,7 @@ from nicegui import ui
 from models.billing import ADJUSTMENT_KINDS, PAYMENT_METHODS
 from models.patient import Patient
 from pages.access import StaffViewer
+from pages.dialog import titled_dialog
 from pages.staff.components import us_date
 from services import billing, events, invoices, payments, providers
 from services.appointments import today_in
@@ -19,7 +20,8 @@ from services.invoices import AdjustmentDraft, InvoiceDraft, LineDraft
 from services.money import InvalidAmount, format_money, parse_money
 from services.payments import OverpaymentNeedsConfirmation, PaymentInput
 
-STATUS_COLORS = {'open': 'orange-10', 'overdue': 'red-10', 'paid': 'green-9', 'credit': 'blue-9', 'void': 'grey-8'}
+NAMED_BY_CONTENT = ''  # no 'Expand "…"' label: the header's own words name it, as voice control expects
+STATUS_COLORS = {'open': 'deep-orange-10', 'overdue': 'red-10', 'paid': 'green-9', 'credit': 'blue-9', 'void': 'grey-8'}
 
 
 def _date(value: str | None) -> date | None:
@@ -82,6 +84,7 @@ class BillingSection:
             f'balance {format_money(totals.balance_cents)}'
         )
         with ui.expansion().classes('w-full').props('dense') as row:
+            row.props['toggle-aria-label'] = NAMED_BY_CONTENT
             with row.add_slot('header'), ui.row().classes('w-full items-center no-wrap gap-2'):
                 ui.badge(view.status_label, color=STATUS_COLORS[view.status])
                 ui.label(title)
@@ -159,8 +162,10 @@ class BillingSection:
         today = self.today
         draft = InvoiceDraft(issued_on=today, lines=[LineDraft('', 0, service_date=today)])
 
-        with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md').style('width: 900px; max-width: 95vw'):
-            ui.label(f'New invoice for {self.patient.full_name}').classes('text-h6')
+        with (
+            self.dialogs,
+            titled_dialog(f'New invoice for {self.patient.full_name}', style='width: 900px; max-width: 95vw') as dialog,
+        ):
             with ui.row().classes('w-full gap-4'):
                 issued = ui.input('Invoice date', value=today.isoformat()).props('type=date outlined dense')
                 due = ui.input('Due date (optional)', value='').props('type=date outlined dense')
@@ -295,8 +300,10 @@ class BillingSection:
         invoice, totals = view.invoice, view.totals
         what = 'refund' if refund else 'payment'
         suggested = totals.patient_paid_cents if refund else max(totals.balance_cents, 0)
-        with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md').style('width: 480px'):
-            ui.label(f'Record a {what} on invoice {invoice.number}').classes('text-h6')
+        with (
+            self.dialogs,
+            titled_dialog(f'Record a {what} on invoice {invoice.number}', style='width: 480px') as dialog,
+        ):
             ui.label(f'Balance {format_money(totals.balance_cents)}').classes('text-grey-8')
             amount = ui.input(f'Amount of the {what} $', value=f'{suggested / 100:.2f}' if suggested else '')
             amount.props('outlined inputmode=decimal').classes('w-full').mark('payment-amount')
@@ -335,8 +342,10 @@ class BillingSection:
 
     async def void_dialog(self, view: InvoiceView) -> None:
         invoice = view.invoice
-        with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md').style('width: 480px'):
-            ui.label(f'Void invoice {invoice.number}?').classes('text-h6')
+        with (
+            self.dialogs,
+            titled_dialog(f'Void invoice {invoice.number}?', style='width: 480px') as dialog,
+        ):
             ui.label(
                 'The invoice is kept and shown as void; it no longer counts toward the balance. '
                 'Anything already paid on it stays with the patient as a credit.'

@@ -8,7 +8,7 @@ from nicegui import ui
 PORTAL_BADGES = {
     'active': ('Portal active', 'positive'),
     'disabled': ('Portal disabled', 'grey-7'),
-    'none': ('No portal', 'grey-5'),
+    'none': ('No portal', 'grey-8'),
 }
 
 
@@ -35,7 +35,7 @@ def activation_help(*, expanded: bool = False) -> None:
     with (
         ui.expansion('How to activate the patient portal', icon='help_outline', value=expanded)
         .classes('w-full bg-blue-1 rounded-borders')
-        .props('dense header-class="text-weight-medium"')
+        .props('dense header-class="text-weight-medium" toggle-aria-label=""')
     ):
         with ui.element('ol').classes('q-pl-lg q-my-sm').style('list-style: decimal'):
             for step in (

@@ -10,7 +10,7 @@ from services.email_upkeep import PROBLEM_LABELS, Problem, email_upkeep
 @staff_page('/email-upkeep', title='Email upkeep')
 async def email_upkeep_page(viewer: StaffViewer) -> None:
     report = await email_upkeep()
-    ui.label('Email upkeep').classes('text-h5')
+    ui.label('Email upkeep').classes('text-h5').props('role=heading aria-level=1')
     ui.label(
         'Patients whose email address needs attention. A patient needs their own valid address before the '
         'portal can be enabled. Open the profile, use Edit to correct the address; the row then leaves this list.'

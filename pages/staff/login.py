@@ -14,7 +14,7 @@ from services.errors import DomainError
 def staff_login_page(next: str = '/staff', reason: str = '') -> None:  # noqa: A002
     target = next if next.startswith('/staff') and not next.startswith('//') else '/staff'
     with frame('Sign in'), ui.card().classes('w-full max-w-md self-center q-pa-lg'):
-        ui.label('Staff sign-in').classes('text-h5')
+        ui.label('Staff sign-in').classes('text-h5').props('role=heading aria-level=1')
         if reason in sessions.STAFF_END_MESSAGES:
             ui.label(sessions.STAFF_END_MESSAGES[reason]).classes('text-body1').props('role=status').mark(
                 'session-ended'

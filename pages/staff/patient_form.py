@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from models.patient import Patient
+from pages.dialog import titled_dialog
 from pages.staff.components import us_date
 from services.errors import DomainError
 from services.patients import PatientInput
@@ -19,8 +20,7 @@ async def patient_dialog(
     email_locked: bool = False,
 ) -> bool:
     """Open the form; `save` raises DomainError with the sentence to show. True once saved."""
-    with ui.dialog() as dialog, ui.card().classes('w-full').style('max-width: 560px'):
-        ui.label(title).classes('text-h6')
+    with titled_dialog(title, style='max-width: 560px', classes='w-full') as dialog:
         with ui.grid(columns=2).classes('w-full gap-x-4 gap-y-1'):
             first = ui.input('First name', value=patient.first_name if patient else '').props(
                 'outlined dense autofocus'

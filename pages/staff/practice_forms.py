@@ -11,6 +11,7 @@ from decimal import Decimal
 from nicegui import ui
 
 from models.practice import Location, Practice, Provider
+from pages.dialog import titled_dialog
 from portal.config import get_settings
 from services.errors import DomainError
 from services.locations import LocationInput
@@ -148,8 +149,7 @@ async def form_dialog(
     title: str, draw: Callable[[], Callable[[], object]], save: Callable[[object], Awaitable[object]]
 ) -> bool:
     """A dialog with the fields `draw` builds; `save` gets what they read. True once saved."""
-    with ui.dialog() as dialog, ui.card().classes('w-full').style('max-width: 560px'):
-        ui.label(title).classes('text-h6')
+    with titled_dialog(title, style='max-width: 560px', classes='w-full') as dialog:
         read = draw()
         problem = problem_label()
 

@@ -16,6 +16,7 @@ from models.patient import Patient
 from models.practice import Provider
 from models.prescription import Prescription, RxKind, RxStatus
 from models.staff import StaffUser
+from pages.dialog import titled_dialog
 from pages.staff import router
 from pages.staff.components import local_time, us_date
 from pages.staff.page import download_viewer, login_url
@@ -204,8 +205,10 @@ class PrescriptionsSection:
 
     def confirm_supersede(self, rx_id: int, question: str) -> None:
         assert self.dialogs is not None
-        with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md').style('max-width: 520px'):
-            ui.label('Replace the current prescription?').classes('text-h6')
+        with (
+            self.dialogs,
+            titled_dialog('Replace the current prescription?', style='max-width: 520px') as dialog,
+        ):
             ui.label(question)
 
             async def confirm() -> None:
@@ -219,8 +222,10 @@ class PrescriptionsSection:
 
     def paper_release_dialog(self, rx_id: int) -> None:
         assert self.dialogs is not None
-        with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md').style('max-width: 560px'):
-            ui.label('Print it for the patient').classes('text-h6')
+        with (
+            self.dialogs,
+            titled_dialog('Print it for the patient', style='max-width: 560px') as dialog,
+        ):
             ui.label(
                 'This patient has not consented to receiving prescriptions in the portal, so the portal does not '
                 'show it. Print the prescription, give it to the patient, and record that they signed for it or '
@@ -234,8 +239,10 @@ class PrescriptionsSection:
 
     def confirmation_dialog(self, rx_id: int) -> None:
         assert self.dialogs is not None
-        with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md').style('max-width: 520px'):
-            ui.label('Record receipt of the printed Rx').classes('text-h6')
+        with (
+            self.dialogs,
+            titled_dialog('Record receipt of the printed Rx', style='max-width: 520px') as dialog,
+        ):
             self._confirmation_buttons(rx_id, dialog)
         dialog.open()
 
@@ -261,8 +268,10 @@ class PrescriptionsSection:
 
     def void_dialog(self, rx_id: int) -> None:
         assert self.dialogs is not None
-        with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md').style('max-width: 520px'):
-            ui.label('Void this prescription?').classes('text-h6')
+        with (
+            self.dialogs,
+            titled_dialog('Void this prescription?', style='max-width: 520px') as dialog,
+        ):
             ui.label('The patient no longer sees it; the record and its reason are kept.')
             reason = ui.input('Reason').classes('w-full').mark('void-reason')
 
@@ -283,8 +292,10 @@ class PrescriptionsSection:
 
     def record_consent_dialog(self) -> None:
         assert self.dialogs is not None
-        with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md').style('max-width: 520px'):
-            ui.label('Consent to digital delivery').classes('text-h6')
+        with (
+            self.dialogs,
+            titled_dialog('Consent to digital delivery', style='max-width: 520px') as dialog,
+        ):
             ui.label(
                 'The patient agrees to receive their eyeglass and contact lens prescriptions through the patient '
                 'portal. Record how they gave it; you are recorded as the staff member who took it.'
@@ -366,8 +377,11 @@ class RxForm:
     def open(self) -> None:
         initial = self._initial()
         title = 'Glasses prescription' if self.kind == RxKind.SPECTACLE else 'Contact lens prescription'
-        with ui.dialog() as self.dialog, ui.card().classes('q-pa-md').style('max-width: 1100px; width: 100%'):
-            ui.label(f'{title} (draft)' if self.rx else f'New {title.lower()}').classes('text-h6')
+        with titled_dialog(
+            f'{title} (draft)' if self.rx else f'New {title.lower()}',
+            style='max-width: 1100px; width: 100%',
+            classes='q-pa-md',
+        ) as self.dialog:
             with ui.row().classes('w-full gap-4 items-end'):
                 self.provider = ui.select(
                     {p.id: p.display_name for p in self.section.providers},

@@ -8,6 +8,7 @@ from nicegui import context, ui
 from models.outbox import OutboxMessage, Status
 from models.patient import Patient
 from pages.access import StaffViewer
+from pages.dialog import titled_dialog
 from pages.staff.billing import billing_section
 from pages.staff.components import activation_help, local_time, portal_badge, us_date
 from pages.staff.page import staff_page
@@ -46,7 +47,7 @@ async def patient_profile_page(viewer: StaffViewer, patient_id: str) -> None:
     if patient is None:
         context.client.status_code = 404
         with ui.card().classes('w-full'):
-            ui.label('Patient not found').classes('text-h6')
+            ui.label('Patient not found').classes('text-h5').props('role=heading aria-level=1')
             ui.label(f'There is no patient with the number {patient_id!r}. It may have been mistyped.')
             ui.link('Back to patient search', '/staff')
         return
@@ -112,7 +113,9 @@ class PatientProfile:
         status, patient = self.status, self.patient
         with ui.row().classes('w-full items-center justify-between no-wrap'):
             with ui.column().classes('gap-0'):
-                ui.label(f'{patient.last_name}, {patient.first_name}').classes('text-h5')
+                ui.label(f'{patient.last_name}, {patient.first_name}').classes('text-h5').props(
+                    'role=heading aria-level=1'
+                )
                 ui.label(
                     f'Born {us_date(patient.date_of_birth)}'
                     + (f' · Chart {patient.chart_number}' if patient.chart_number else '')
@@ -317,8 +320,10 @@ class PatientProfile:
             await self.content.refresh()
 
     async def disable(self) -> None:
-        with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md').style('max-width: 480px'):
-            ui.label('Disable the patient portal?').classes('text-h6')
+        with (
+            self.dialogs,
+            titled_dialog('Disable the patient portal?', style='max-width: 480px') as dialog,
+        ):
             ui.label(
                 f'{self.patient.full_name} will no longer be able to log in. Login links already sent stop working '
                 'and any open portal session ends at once. You can enable the portal again later.'
@@ -369,8 +374,10 @@ class PatientProfile:
         blocked = (
             str(notifications.NotReachableByText(patient.text_blocked_reason)) if patient.text_blocked_reason else ''
         )
-        with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md').style('max-width: 560px'):
-            ui.label('Notify by text' if can_send else COPY_TEXT).classes('text-h6')
+        with (
+            self.dialogs,
+            titled_dialog('Notify by text' if can_send else COPY_TEXT, style='max-width: 560px') as dialog,
+        ):
             ui.label(f'To {patient.full_name}, {display_phone(patient.phone) or "no phone on file"}').classes(
                 'text-grey-8'
             )

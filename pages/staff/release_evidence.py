@@ -120,4 +120,12 @@ async def release_evidence_page(viewer: StaffViewer, patient: str = '', start: s
                 ),
             }
         )
-    ui.table(columns=COLUMNS, rows=table_rows, row_key='id').classes('w-full').props('flat bordered wrap-cells')
+    # A narrow screen scrolls the table sideways: the scrolling box takes keyboard focus (Quasar's own does not).
+    ui.add_css('.keyboard-scroll .q-table__middle { overflow: visible; }')
+    with (
+        ui.element('div')
+        .classes('w-full keyboard-scroll')
+        .style('overflow-x: auto')
+        .props('tabindex=0 role=region aria-label="Release evidence"')
+    ):
+        ui.table(columns=COLUMNS, rows=table_rows, row_key='id').classes('w-full').props('flat bordered wrap-cells')

@@ -74,6 +74,7 @@ async def patient_search_page(viewer: StaffViewer, q: str = '') -> None:
             ui.navigate.to(f'/staff/patients/{created[0]}')
 
     ready = (await setup_status()).complete  # before setup, the notice above says what is missing
+    ui.label('Patients').classes('text-h5').props('role=heading aria-level=1')
     with ui.row().classes('w-full items-center no-wrap gap-3'):
         box = (
             ui.input('Find a patient', value=q, on_change=search)
