@@ -20,6 +20,7 @@ from pages.access import PATIENT_SESSION_KEY, STAFF_SESSION_KEY
 from portal.config import Settings, use_settings
 from portal.db import apply_migrations, tortoise_config
 from portal.devmail import DevMailbox
+from portal.headers import SecurityHeadersMiddleware
 from portal.mail import smtp_transport
 from services import events, magic_link, outbox, reminders, sessions, throttle
 from services.transports import TwilioTransport
@@ -148,6 +149,7 @@ def create_app(settings: Settings) -> None:
 
     app.router.lifespan_context = lifespan
     app.add_middleware(GuardMiddleware, demo=settings.demo)
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.https)  # outside the guard: its redirects too
 
     from pages import patient, staff
 
@@ -166,6 +168,7 @@ def create_app(settings: Settings) -> None:
         port=settings.port,
         title='Patient Portal',
         storage_secret=settings.secret_key,
+        session_middleware_kwargs={'https_only': settings.https},  # the session cookie is Secure behind https
         reload=False,
         show=False,
         language='en-US',

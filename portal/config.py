@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def https(self) -> bool:
+        """Served over https (by the base URL): HSTS and a `Secure` session cookie."""
+        return self.base_url.lower().startswith('https://')
+
+    @property
     def smtp_port_or_default(self) -> int:
         """The port the chosen security usually runs on, unless PORTAL_SMTP_PORT says otherwise."""
         return self.smtp_port or {'tls': 465, 'starttls': 587}.get(self.smtp_security, 25)
