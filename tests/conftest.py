@@ -1,5 +1,6 @@
 """Fixtures: a real SMTP server, a database per test, configured services, and the app for page tests."""
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,11 +13,15 @@ from nicegui.testing.user_simulation import user_simulation
 from models import MODEL_MODULES
 from services import events, magic_link, outbox, sessions, throttle
 from services.transports import TwilioTransport
-from tests.databases import fresh_database_url, service_context
+from tests.databases import drop_migrated_template, migrated_database_url, service_context
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
 from tests.mail import SmtpServer
 
 TEST_BASE_URL = 'http://portal.test'
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    asyncio.run(drop_migrated_template())
 
 
 @pytest.fixture
@@ -69,7 +74,7 @@ async def app_env(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp_server: SmtpServer, secret_key: str
 ) -> AsyncIterator[str]:
     """Environment for a whole app (page tests): its own data dir, database and the test SMTP server."""
-    async with fresh_database_url(str(tmp_path)) as url:
+    async with migrated_database_url(str(tmp_path)) as url:
         monkeypatch.setenv('PORTAL_DATA_DIR', str(tmp_path / 'data'))
         monkeypatch.setenv('PORTAL_DATABASE_URL', url)
         monkeypatch.setenv('PORTAL_SECRET_KEY', secret_key)
