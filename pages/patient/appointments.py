@@ -1,43 +1,216 @@
-"""Appointments tab: upcoming visits in the practice's time zone, and asking for a new one."""
+"""Appointments tab: upcoming visits (date, time, provider, location with a map link, *Add to calendar*),
+the patient's requests with what became of each, the request form, and past visits below.
 
+Times are the practice's clock. The tab follows the patient's appointment events, so a request the
+practice schedules or declines, or a visit it moves or cancels, changes here without a reload.
+Cards are light HTML blocks (`pages.patient.blocks`); only the few controls are NiceGUI elements.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from html import escape
+
+from fastapi.responses import RedirectResponse, Response
 from nicegui import ui
 
-from models.appointment import Appointment, AppointmentRequest
-from models.practice import Practice
+from models.appointment import Appointment, AppointmentRequest, AppointmentStatus, RequestStatus, VisitType
+from models.practice import Location, Practice
 from pages.access import PatientViewer
-from pages.patient.page import patient_page
-from services import appointment_requests, appointments
-from services.appointment_requests import DAYS, TIMES, Preferences
-from services.errors import DomainError
+from pages.patient import blocks, icons, router
+from pages.patient.page import download_viewer, login_url, patient_page
+from services import appointment_requests, appointments, calendar_file, events, locations
+from services.appointment_requests import DAYS, MAX_PENDING, TIMES, Preferences
+from services.errors import DomainError, NotFound
 from services.prescriptions import long_date
+
+CSS = """
+.pp-badge.scheduled, .pp-badge.booked { background: #1b7f3b; }
+.pp-badge.declined, .pp-badge.cancelled { background: #b3261e; }
+.pp-badge.withdrawn, .pp-badge.completed, .pp-badge.no_show { background: #424242; }
+.pp-reply { background: #f5f5f5; border-left: 4px solid #757575; padding: 8px; white-space: pre-wrap;
+  overflow-wrap: anywhere; }
+.pp-urgent { background: #fdecea; border: 1px solid #b3261e; border-radius: 4px; padding: 12px 16px;
+  color: #5f1410; }
+.pp-urgent a { color: #8c1d18; font-weight: 700; display: inline-block; min-height: 44px; line-height: 44px; }
+.pp-card a.pp-inline { display: inline-block; min-height: 44px; line-height: 44px; }
+"""
+REQUEST_BADGES = {
+    RequestStatus.PENDING: ('Pending', 'pending'),
+    RequestStatus.SCHEDULED: ('Scheduled', 'scheduled'),
+    RequestStatus.DECLINED: ('Declined', 'declined'),
+    RequestStatus.WITHDRAWN: ('Withdrawn', 'withdrawn'),
+}
+VISIT_BADGES = {
+    AppointmentStatus.BOOKED: ('Booked', 'booked'),
+    AppointmentStatus.CANCELLED: ('Cancelled', 'cancelled'),
+    AppointmentStatus.COMPLETED: ('Completed', 'completed'),
+    AppointmentStatus.NO_SHOW: ('Missed', 'no_show'),
+}
+ANY_LOCATION = 0
+
+
+def dialable(phone: str) -> str:
+    return ''.join(ch for ch in phone if ch.isdigit() or ch == '+')
+
+
+def urgent_notice(practice: Practice) -> str:
+    """Said plainly above the form: a request waits for office hours; these cannot wait."""
+    call = (
+        f'call us now at <a href="tel:{escape(dialable(practice.phone))}">{escape(practice.phone)}</a>'
+        if practice.phone
+        else 'call the practice now'
+    )
+    return (
+        '<div class="pp-urgent" role="note" data-testid="urgent">'
+        '<strong>Sudden vision loss, flashes of light or new floaters, eye pain, or an eye injury need care now, '
+        f'not a request.</strong> Please {call}, or go to an emergency room or call 911.</div>'
+    )
+
+
+# Registered before the page, like the other downloads of the portal.
+@router.get('/appointments/{appointment_id:int}.ics', response_model=None)
+async def calendar_download(appointment_id: int) -> Response:
+    viewer = await download_viewer()
+    if viewer is None:
+        return RedirectResponse(login_url(), status_code=303)
+    try:
+        appointment = await appointments.patient_appointment(viewer.patient.id, appointment_id)
+    except NotFound as error:  # another patient's appointment answers exactly like a missing one
+        return Response(str(error), status_code=404, media_type='text/plain')
+    practice = viewer.practice
+    return Response(
+        calendar_file.ics_for(appointment, practice),
+        media_type='text/calendar',
+        headers={
+            'Content-Disposition': f'attachment; filename="{calendar_file.file_name(appointment, practice)}"',
+            'Cache-Control': 'no-store',
+        },
+    )
+
+
+@dataclass
+class Visits:
+    upcoming: list[Appointment]
+    earlier: list[Appointment]
+    requests: list[AppointmentRequest]
+    can_request: bool
+
+
+async def load(patient_id: int) -> Visits:
+    return Visits(
+        upcoming=await appointments.upcoming_for(patient_id),
+        earlier=await appointments.earlier_for(patient_id),
+        requests=await appointment_requests.history_for(patient_id),
+        can_request=await appointment_requests.can_request(patient_id),
+    )
 
 
 @patient_page('/appointments', title='Appointments', tab='Appointments')
 async def appointments_page(viewer: PatientViewer) -> None:
-    patient = viewer.patient
-    practice = patient.practice
-    upcoming = await appointments.upcoming_for(patient.id)
-    pending = await appointment_requests.pending_for(patient.id)
-
-    ui.label('Upcoming appointments').classes('text-h5').props('role=heading aria-level=1')
-    if not upcoming:
-        ui.label('You have no upcoming appointments.').classes('text-body1')
-    for appointment in upcoming:
-        _appointment_card(appointment, practice)
+    patient, practice = viewer.patient, viewer.practice
+    visits = await load(patient.id)
+    places = await locations.list_locations(active_only=True)
+    blocks.use_css()
+    ui.add_css(CSS)
 
     @ui.refreshable
-    def pending_list(requests: list[AppointmentRequest]) -> None:
-        if not requests:
+    def current(visits: Visits) -> None:
+        ui.label('Upcoming appointments').classes('text-h5').props('role=heading aria-level=1')
+        if not visits.upcoming:
+            ui.label('You have no upcoming appointments.').classes('text-body1')
+        for appointment in visits.upcoming:
+            blocks.block(_visit_card(appointment, practice, upcoming=True))
+        if visits.requests:
+            ui.label('Your requests').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
+            upcoming_ids = {a.id for a in visits.upcoming}
+            for request in visits.requests:
+                blocks.block(_request_card(request, practice, upcoming_ids))
+                if request.status == RequestStatus.PENDING:
+                    ui.button('Withdraw this request', on_click=lambda r=request: withdraw(r)).props(
+                        'outline no-caps'
+                    ).classes('w-full').style('min-height: 44px').mark(f'withdraw-{request.id}')
+
+    @ui.refreshable
+    def request_form(can_request: bool) -> None:
+        ui.label('Request an appointment').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
+        blocks.block(urgent_notice(practice))
+        if not can_request:
+            ui.label(
+                f'You have {MAX_PENDING} requests waiting for the practice, the most you can send at once. '
+                'The practice will contact you about them; you can withdraw one above to send another.'
+            ).classes('text-body1').props('role=status').mark('request-limit')
             return
-        ui.label('Waiting for the practice').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
-        for request in requests:
-            _request_card(request, practice)
+        _form(viewer, places, reload)
 
-    pending_list(pending)
+    @ui.refreshable
+    def past(visits: Visits) -> None:
+        if visits.earlier:
+            ui.label('Past and cancelled appointments').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
+            for appointment in visits.earlier:
+                blocks.block(_visit_card(appointment, practice, upcoming=False))
+        if practice.phone:
+            ui.label(f'Need to change or cancel an appointment? Call {practice.phone}.').classes('text-body2')
 
-    ui.label('Request an appointment').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
-    ui.label('Tell us why and when suits you; the practice will contact you to confirm a time.').classes('text-body2')
+    state = {'can_request': visits.can_request}
+
+    async def reload() -> None:
+        fresh = await load(patient.id)
+        current.refresh(fresh)
+        past.refresh(fresh)
+        if fresh.can_request != state['can_request']:  # redrawn only then: a half-typed request stays
+            state['can_request'] = fresh.can_request
+            request_form.refresh(fresh.can_request)
+
+    async def withdraw(request: AppointmentRequest) -> None:
+        with ui.dialog() as dialog, ui.card().classes('q-pa-md gap-2'):
+            ui.label('Withdraw this request?').classes('text-h6')
+            ui.label(request.reason).style('overflow-wrap: anywhere')
+            with ui.row().classes('w-full justify-end gap-2'):
+                ui.button('Keep it', on_click=lambda: dialog.submit(False)).props('flat no-caps').style(
+                    'min-height: 44px'
+                )
+                ui.button('Withdraw', on_click=lambda: dialog.submit(True)).props('no-caps').style(
+                    'min-height: 44px'
+                ).mark('confirm-withdraw')
+        dialog.open()
+        confirmed = await dialog
+        dialog.delete()
+        if not confirmed:
+            return
+        try:
+            await appointment_requests.withdraw(patient.id, request.id, viewer.actor)
+        except DomainError as error:
+            ui.notify(str(error), type='warning')
+        else:
+            ui.notify('Request withdrawn.', type='positive')
+        await reload()
+
+    current(visits)
+    request_form(visits.can_request)
+    past(visits)
+
+    async def on_change(event: events.Event) -> None:
+        if event.topic == events.APPOINTMENTS:
+            await reload()
+
+    unsubscribe = events.subscribe(patient.id, on_change)
+    ui.context.client.on_delete(unsubscribe)
+
+
+def _form(viewer: PatientViewer, places: list[Location], reload: Callable[[], Awaitable[None]]) -> None:
+    patient = viewer.patient
+    ui.label('Tell us what the visit is for and when suits you; the practice will contact you to confirm a time.')
     with ui.card().classes('w-full q-pa-md gap-3').props('flat bordered'):
+        visit_type = (
+            ui.select({v.value: v.label for v in VisitType}, label='Type of visit', value=VisitType.EYE_EXAM.value)
+            .props('outlined')
+            .classes('w-full')
+        )
+        location = None
+        if len(places) > 1:
+            options = {ANY_LOCATION: 'Any location'} | {p.id: _place(p) for p in places}
+            location = ui.select(options, label='Preferred location', value=ANY_LOCATION)
+            location.props('outlined').classes('w-full')
         reason = (
             ui.textarea('Reason for the visit')
             .props(f'outlined rows=3 maxlength={appointment_requests.REASON_MAX} aria-required=true')
@@ -59,40 +232,98 @@ async def appointments_page(viewer: PatientViewer) -> None:
             preferences = Preferences(tuple(days.value or ()), tuple(times.value or ()), note.value or '')
             try:
                 await appointment_requests.request_appointment(
-                    patient.id, reason.value or '', preferences, viewer.actor
+                    patient.id,
+                    reason.value or '',
+                    preferences,
+                    viewer.actor,
+                    visit_type=visit_type.value,
+                    location_id=_location_id(location, places),
                 )
             except DomainError as problem:
                 error.text = str(problem)
                 return
             reason.value, days.value, times.value, note.value = '', [], [], ''
-            pending_list.refresh(await appointment_requests.pending_for(patient.id))
             ui.notify('Request sent. The practice will contact you to confirm a time.', type='positive')
+            await reload()
 
         ui.button('Send request', icon='send', on_click=send).props('no-caps size=lg').classes('w-full')
-    if practice.phone:
-        ui.label(f'Need to change or cancel an appointment? Call {practice.phone}.').classes('text-body2')
 
 
-def _appointment_card(appointment: Appointment, practice: Practice) -> None:
+def _location_id(field: ui.select | None, places: list[Location]) -> int | None:
+    """The patient's choice; with one location there is nothing to choose."""
+    if field is not None:
+        return field.value or None
+    return places[0].id if places else None
+
+
+def _place(location: Location | None) -> str:
+    return appointments.place(location)
+
+
+def _visit_card(appointment: Appointment, practice: Practice, *, upcoming: bool) -> str:
     zone = practice.time_zone
-    with ui.card().classes('w-full q-pa-md gap-1').props('flat bordered'):
-        ui.label(appointments.format_day(appointment.starts_at, zone)).classes('text-subtitle1 text-weight-bold')
-        ui.label(appointments.format_time(appointment.starts_at, zone)).classes('text-body1')
-        if appointment.reason:
-            ui.label(appointment.reason).classes('text-body2')
-        if appointment.provider:
-            ui.label(f'With {appointment.provider.display_name}').classes('text-body2')
-        if appointment.location:
-            place = ', '.join(p for p in (appointment.location.name, appointment.location.address) if p)
-            ui.label(place).classes('text-body2 text-grey-9')
+    label, kind = VISIT_BADGES.get(AppointmentStatus(appointment.status), ('', 'booked'))
+    lines = [f'{appointments.format_time(appointment.starts_at, zone)} · {VisitType(appointment.visit_type).label}']
+    if appointment.reason:
+        lines.append(appointment.reason)
+    if appointment.provider:
+        lines.append(f'With {appointment.provider.display_name}')
+    location = appointment.location
+    if location is not None:
+        lines.append(location.name)
+        if location.address:
+            lines.append(location.address)
+    extra = ''
+    if appointment.status == AppointmentStatus.CANCELLED and appointment.cancel_reason:
+        extra = f'<div class="pp-reply">Cancelled: {escape(appointment.cancel_reason)}</div>'
+    actions = ''
+    if upcoming:
+        buttons = [
+            blocks.link_button('Add to calendar', f'/appointments/{appointment.id}.ics', icons.EVENT, download=True)
+        ]
+        if location is not None and location.address:
+            buttons.append(blocks.link_button('Map', appointments.map_url(location.address), icons.PLACE, new_tab=True))
+        actions = f'<div class="pp-actions">{"".join(buttons)}</div>'
+    day = appointments.format_day(appointment.starts_at, zone)
+    heading = 'h2' if upcoming else 'h3'  # under the page's h1, or under the h2 of the past ones
+    return (
+        f'<section class="pp-card" id="appointment-{appointment.id}" aria-label="Appointment {escape(day)}">'
+        f'<div class="pp-head"><{heading} class="text-subtitle1 text-weight-bold">{escape(day)}</{heading}>'
+        f'{"" if upcoming else blocks.badge(label, kind)}</div>'
+        f'<div class="pp-meta">{"".join(f"<span>{escape(line)}</span>" for line in lines)}</div>'
+        f'{extra}{actions}</section>'
+    )
 
 
-def _request_card(request: AppointmentRequest, practice: Practice) -> None:
-    with ui.card().classes('w-full q-pa-md gap-1').props('flat bordered'):
-        with ui.row().classes('w-full items-center justify-between no-wrap'):
-            ui.label(request.reason).classes('text-subtitle1').style('min-width: 0; overflow-wrap: anywhere')
-            ui.badge('Pending', color='orange-9').classes('text-body2 q-px-sm')
-        if request.preferred_times:
-            ui.label(f'Preferred: {request.preferred_times}').classes('text-body2')
-        sent = appointments.local_time(request.created_at, practice.time_zone).date()
-        ui.label(f'Sent {long_date(sent)}').classes('text-body2 text-grey-9')
+def _request_card(request: AppointmentRequest, practice: Practice, upcoming_ids: set[int]) -> str:
+    zone = practice.time_zone
+    label, kind = REQUEST_BADGES[RequestStatus(request.status)]
+    sent = appointments.local_time(request.created_at, zone).date()
+    lines = [VisitType(request.visit_type).label]
+    if request.preferred_times:
+        lines.append(f'Preferred: {request.preferred_times}')
+    if request.location is not None:
+        lines.append(f'Location: {request.location.name}')
+    lines.append(f'Sent {long_date(sent)}')
+    outcome = ''
+    if request.status == RequestStatus.SCHEDULED and request.appointment is not None:
+        visit = request.appointment
+        when = f'{appointments.format_day(visit.starts_at, zone)} at {appointments.format_time(visit.starts_at, zone)}'
+        if visit.id in upcoming_ids:
+            outcome = f'<div>Scheduled for <a class="pp-inline" href="#appointment-{visit.id}">{escape(when)}</a></div>'
+        else:
+            state = 'cancelled' if visit.status == AppointmentStatus.CANCELLED else 'past'
+            outcome = f'<div>Scheduled for {escape(when)} ({state}, see below)</div>'
+    elif request.status == RequestStatus.DECLINED:
+        outcome = f'<div>The practice replied:</div><div class="pp-reply">{escape(request.reply)}</div>'
+    elif request.status == RequestStatus.WITHDRAWN:
+        outcome = '<div>You withdrew this request.</div>'
+    elif request.status == RequestStatus.PENDING:
+        outcome = '<div>Waiting for the practice. They will contact you to confirm a time.</div>'
+    return (
+        f'<section class="pp-card" aria-label="Request: {escape(request.reason)}" data-request="{request.id}">'
+        f'<div class="pp-head"><h3 class="text-subtitle1">{escape(request.reason)}</h3>'
+        f'{blocks.badge(label, kind)}</div>'
+        f'<div class="pp-meta">{"".join(f"<span>{escape(line)}</span>" for line in lines)}</div>'
+        f'{outcome}</section>'
+    )

@@ -93,10 +93,11 @@ def badge(text: str, kind: str) -> str:
     return f'<span class="pp-badge {kind}">{escape(text)}</span>'
 
 
-def link_button(text: str, href: str, icon: str, *, download: bool = False) -> str:
+def link_button(text: str, href: str, icon: str, *, download: bool = False, new_tab: bool = False) -> str:
     """A real link styled as a button: works before the websocket connects, and long-press opens it elsewhere."""
+    target = ' target="_blank" rel="noopener noreferrer"' if new_tab else ''
     return (
-        f'<a class="pp-btn" href="{escape(href)}"{" download" if download else ""}>'
+        f'<a class="pp-btn" href="{escape(href)}"{" download" if download else ""}{target}>'
         f'{icons.inline_svg(icon)}{escape(text)}</a>'
     )
 

@@ -129,7 +129,7 @@ async def appointment_dialog(
             visit_type = ui.select(VISIT_TYPES, label='Visit type', value=start['visit_type'].value).classes('col')
             duration = ui.number('Duration (minutes)', value=start['duration_minutes'], min=5, step=5, precision=0)
             duration.classes('col')
-        note = ui.input('Note for the schedule (optional)', value=start['note']).props('maxlength=200')
+        note = ui.input('Reason (the patient sees it; optional)', value=start['note']).props('maxlength=200')
         note.classes('w-full')
         for field in (provider, location, when, at, visit_type, duration, note):
             field.props('outlined dense')
