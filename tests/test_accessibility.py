@@ -66,6 +66,11 @@ async def _new_patient_dialog_with_errors(page: Page) -> None:
     await expect(page.get_by_role('dialog')).to_be_visible()
 
 
+async def _schedule_dialog(page: Page) -> None:
+    await page.get_by_role('button', name='Schedule').first.click()
+    await expect(page.get_by_role('dialog')).to_be_visible()
+
+
 async def _search_results(page: Page) -> None:
     await page.get_by_label('Find a patient').fill('a')
     await expect(page.get_by_text(re.compile(r'patients? found'))).to_be_visible()
@@ -90,8 +95,17 @@ async def _staff_pages(page: Page, base_url: str) -> list[str]:
     profile = page.url
     found += await _check(page, profile, label='patient profile')
     found += await _check(page, base_url + '/staff', _new_patient_dialog_with_errors, 'new patient dialog, errors')
-    for path in ('/staff/settings', '/staff/team', '/staff/email-upkeep', '/staff/release-evidence', '/staff/setup'):
+    for path in (
+        '/staff/settings',
+        '/staff/team',
+        '/staff/email-upkeep',
+        '/staff/release-evidence',
+        '/staff/setup',
+        '/staff/requests',
+        '/staff/schedule?view=week',
+    ):
         found += await _check(page, base_url + path)
+    found += await _check(page, base_url + '/staff/requests', _schedule_dialog, 'schedule a request dialog')
     found += await _check(page, base_url + '/staff/patients/999999', label='staff profile not found')
     return found
 

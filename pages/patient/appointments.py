@@ -16,6 +16,7 @@ from nicegui import ui
 from models.appointment import Appointment, AppointmentRequest, AppointmentStatus, RequestStatus, VisitType
 from models.practice import Location, Practice
 from pages.access import PatientViewer
+from pages.dialog import titled_dialog
 from pages.patient import blocks, icons, router
 from pages.patient.page import download_viewer, login_url, patient_page
 from services import appointment_requests, appointments, calendar_file, events, locations
@@ -162,8 +163,7 @@ async def appointments_page(viewer: PatientViewer) -> None:
             request_form.refresh(fresh.can_request)
 
     async def withdraw(request: AppointmentRequest) -> None:
-        with ui.dialog() as dialog, ui.card().classes('q-pa-md gap-2'):
-            ui.label('Withdraw this request?').classes('text-h6')
+        with titled_dialog('Withdraw this request?', classes='q-pa-md gap-2') as dialog:
             ui.label(request.reason).style('overflow-wrap: anywhere')
             with ui.row().classes('w-full justify-end gap-2'):
                 ui.button('Keep it', on_click=lambda: dialog.submit(False)).props('flat no-caps').style(

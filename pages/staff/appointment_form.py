@@ -13,6 +13,7 @@ from nicegui import ui
 from models.appointment import Appointment, AppointmentRequest, VisitType
 from models.patient import Patient
 from pages.access import StaffViewer
+from pages.dialog import titled_dialog
 from services import appointment_requests, appointments, locations, providers
 from services.appointments import ProviderBusy, Slot, today_in
 from services.errors import DomainError
@@ -22,7 +23,7 @@ STATUS_BADGES = {  # label and a colour dark enough for white text
     'booked': ('Booked', 'green-9'),
     'cancelled': ('Cancelled', 'red-9'),
     'completed': ('Completed', 'blue-grey-8'),
-    'no_show': ('No-show', 'orange-10'),
+    'no_show': ('No-show', 'deep-orange-10'),
 }
 DEFAULT_START = time(9, 0)
 
@@ -109,8 +110,7 @@ async def appointment_dialog(
     else:
         title, action = f'New appointment for {patient.full_name}', 'Book'
 
-    with container, ui.dialog() as dialog, ui.card().classes('q-pa-md gap-2').style('width: 560px; max-width: 95vw'):
-        ui.label(title).classes('text-h6')
+    with container, titled_dialog(title, style='width: 560px; max-width: 95vw', classes='q-pa-md gap-2') as dialog:
         if request is not None:
             with ui.column().classes('gap-0 bg-grey-2 rounded-borders q-pa-sm w-full').mark('request-summary'):
                 ui.label(f'Reason: {request.reason}')
@@ -214,8 +214,8 @@ async def cancel_dialog(container: ui.element, viewer: StaffViewer, appointment:
     zone = viewer.practice.time_zone if viewer.practice else 'UTC'
     starts = appointment.starts_at
     when = f'{appointments.format_day(starts, zone)} at {appointments.format_time(starts, zone)}'
-    with container, ui.dialog() as dialog, ui.card().classes('q-pa-md gap-2').style('width: 480px; max-width: 95vw'):
-        ui.label(f'Cancel {patient.full_name}’s appointment?').classes('text-h6')
+    title = f'Cancel {patient.full_name}’s appointment?'
+    with container, titled_dialog(title, style='width: 480px; max-width: 95vw', classes='q-pa-md gap-2') as dialog:
         ui.label(when).classes('text-grey-8')
         reason = ui.input('Reason (the patient reads it)').props(f'outlined maxlength={appointments.CANCEL_REASON_MAX}')
         reason.classes('w-full').mark('cancel-reason')
@@ -244,8 +244,8 @@ async def decline_dialog(
     container: ui.element, viewer: StaffViewer, request: AppointmentRequest, patient: Patient
 ) -> bool:
     """Answer a request without booking it: the reply is what the patient reads, by email and in the portal."""
-    with container, ui.dialog() as dialog, ui.card().classes('q-pa-md gap-2').style('width: 520px; max-width: 95vw'):
-        ui.label(f'Decline the request from {patient.full_name}').classes('text-h6')
+    title = f'Decline the request from {patient.full_name}'
+    with container, titled_dialog(title, style='width: 520px; max-width: 95vw', classes='q-pa-md gap-2') as dialog:
         ui.label(f'Reason: {request.reason}').classes('text-grey-8')
         reply = ui.textarea('Reply to the patient').props(f'outlined rows=4 maxlength={appointment_requests.REPLY_MAX}')
         reply.classes('w-full').mark('decline-reply')

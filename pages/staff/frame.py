@@ -15,7 +15,7 @@ def requests_link(count: int) -> None:
     appointment events (a request sent, withdrawn or handled anywhere)."""
     with ui.link(target='/staff/requests').classes('text-white row items-center gap-1 no-wrap'):
         ui.label('Requests')
-        badge = ui.badge(str(count), color='orange-9').props('rounded').mark('open-requests')
+        badge = ui.badge(str(count), color='deep-orange-10').props('rounded').mark('open-requests')
         spoken = ui.label('open').classes('sr-only')  # read after the number; on screen the badge says it
     badge.set_visibility(count > 0)
     spoken.set_visibility(count > 0)

@@ -61,19 +61,19 @@ class AppointmentsSection:
         earlier = [v for v in self.visits if v not in upcoming]
         with ui.card().classes('w-full q-pa-md').props('flat bordered').mark('appointments-section'):
             with ui.row().classes('w-full items-center justify-between'):
-                ui.label('Appointments').classes('text-h6')
+                ui.label('Appointments').classes('text-h6').props('role=heading aria-level=2')
                 ui.button('New appointment', icon='add', on_click=self.book).props('outline no-caps')
             if self.requests:
-                ui.label('Open requests').classes('text-subtitle2')
+                ui.label('Open requests').classes('text-subtitle2').props('role=heading aria-level=3')
                 for request in self.requests:
                     self.request_row(request)
-            ui.label('Upcoming').classes('text-subtitle2')
+            ui.label('Upcoming').classes('text-subtitle2').props('role=heading aria-level=3')
             if not upcoming:
                 ui.label('No upcoming appointments.').classes('text-grey-8')
             for visit in upcoming:
                 self.visit_row(visit, actions=True)
             if earlier:
-                ui.label('Past and cancelled').classes('text-subtitle2')
+                ui.label('Past and cancelled').classes('text-subtitle2').props('role=heading aria-level=3')
                 for visit in earlier:
                     self.visit_row(visit, actions=False)
 

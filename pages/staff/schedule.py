@@ -14,6 +14,7 @@ from nicegui import ui
 
 from models.appointment import Appointment, AppointmentStatus, VisitType
 from pages.access import StaffViewer
+from pages.dialog import titled_dialog
 from pages.staff.appointment_form import appointment_dialog, cancel_dialog, status_badge, zone_note
 from pages.staff.page import staff_page
 from services import appointments, events, locations
@@ -216,8 +217,11 @@ class Schedule:
 
     async def new_appointment(self) -> None:
         """Find the patient first, then the appointment form for them on this day and location."""
-        with self.dialogs, ui.dialog() as dialog, ui.card().classes('q-pa-md gap-2').style('width: 520px'):
-            ui.label('New appointment: find the patient').classes('text-h6')
+        title = 'New appointment: find the patient'
+        with (
+            self.dialogs,
+            titled_dialog(title, style='width: 520px; max-width: 95vw', classes='q-pa-md gap-2') as dialog,
+        ):
             query = ui.input('Name, date of birth, email or phone').props('outlined dense autofocus clearable')
             query.classes('w-full').mark('patient-query')
 
