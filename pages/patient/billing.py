@@ -44,7 +44,7 @@ def _dialable(phone: str) -> str:
 
 
 # Registered before the page so `/billing/5.pdf` is always the download.
-@router.get('/billing/{invoice_id:int}.pdf', response_model=None)
+@router.get('/billing/{invoice_id:id}.pdf', response_model=None)
 async def invoice_pdf_download(invoice_id: int) -> Response:
     viewer = await download_viewer()
     if viewer is None:

@@ -30,7 +30,7 @@ FACTS_CSS = """
 
 
 # Registered before the page so `/rx/5.pdf` never reaches the page route (the int convertor keeps them apart too).
-@router.get('/rx/{rx_id:int}.pdf', response_model=None)
+@router.get('/rx/{rx_id:id}.pdf', response_model=None)
 async def rx_pdf_download(rx_id: int) -> Response:
     viewer = await download_viewer()
     if viewer is None:
@@ -51,7 +51,7 @@ async def rx_pdf_download(rx_id: int) -> Response:
     )
 
 
-@patient_page('/rx/{rx_id:int}', title='Prescription', tab='Prescriptions')
+@patient_page('/rx/{rx_id:id}', title='Prescription', tab='Prescriptions')
 async def rx_page(viewer: PatientViewer, rx_id: int) -> None:
     try:
         document = await prescriptions.prescription_for(viewer.patient.id, rx_id)

@@ -56,7 +56,7 @@ SELECTS = {
 }
 
 
-@router.get('/rx/{rx_id:int}.pdf', response_model=None)
+@router.get('/rx/{rx_id:id}.pdf', response_model=None)
 async def staff_rx_pdf(rx_id: int) -> Response:
     """The copy staff print and hand over (paper release); drafts and void ones are marked as such."""
     viewer = await download_viewer()

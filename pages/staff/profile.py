@@ -15,6 +15,7 @@ from pages.staff.page import staff_page
 from pages.staff.patient_appointments import AppointmentsSection
 from pages.staff.patient_form import patient_dialog
 from pages.staff.prescriptions import PrescriptionsSection
+from portal.ids import parse_id
 from services import audit, events, notifications, outbox, portal_access
 from services.errors import DomainError, NotFound
 from services.patients import InvalidPhone, PatientInput, get_patient, textable_phone, update_patient
@@ -41,7 +42,7 @@ COPY_TEXT = 'Copy text for your phone system'
 @staff_page('/patients/{patient_id}', title='Patient Profile')
 async def patient_profile_page(viewer: StaffViewer, patient_id: str) -> None:
     try:
-        patient = await get_patient(int(patient_id)) if patient_id.isdigit() else None
+        patient = await get_patient(number) if (number := parse_id(patient_id)) is not None else None
     except NotFound:
         patient = None
     if patient is None:

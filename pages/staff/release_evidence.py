@@ -14,6 +14,7 @@ from pages.access import StaffViewer
 from pages.staff import router
 from pages.staff.components import local_time, us_date
 from pages.staff.page import download_viewer, staff_page
+from portal.ids import parse_id
 from services import audit, prescriptions, rx_release
 
 COLUMNS = [
@@ -38,7 +39,7 @@ def _day(text: str) -> date | None:
 
 
 def _patient_id(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return parse_id(text)
 
 
 @router.get('/release-evidence.csv', response_model=None)
@@ -46,13 +47,17 @@ async def release_evidence_csv(patient: str = '', start: str = '', end: str = ''
     viewer = await download_viewer(role='admin')
     if viewer is None:
         return Response('Only administrators can export release evidence.', status_code=403, media_type='text/plain')
-    rows = await rx_release.release_evidence(
-        patient_id=_patient_id(patient), issued_from=_day(start), issued_to=_day(end)
-    )
-    await audit.record(
+    patient_id, issued_from, issued_to = _patient_id(patient), _day(start), _day(end)
+    rows = await rx_release.release_evidence(patient_id=patient_id, issued_from=issued_from, issued_to=issued_to)
+    await audit.record(  # what was exported, as understood: the raw query may hold anything (PostgreSQL refuses NUL)
         'rx.evidence_exported',
         viewer.actor,
-        detail={'patient': patient, 'from': start, 'to': end, 'rows': len(rows)},
+        detail={
+            'patient': patient_id,
+            'from': issued_from.isoformat() if issued_from else None,
+            'to': issued_to.isoformat() if issued_to else None,
+            'rows': len(rows),
+        },
     )
     return Response(
         rx_release.evidence_csv(rows),

@@ -15,6 +15,7 @@ from pages.access import StaffViewer
 from pages.staff.appointment_form import appointment_dialog, decline_dialog
 from pages.staff.components import local_time
 from pages.staff.page import staff_page
+from portal.ids import parse_id
 from services import appointment_requests, events, locations
 
 ALL = 0
@@ -32,7 +33,7 @@ def age(moment: datetime, now: datetime | None = None) -> str:
 
 @staff_page('/requests', title='Requests')
 async def requests_page(viewer: StaffViewer, location: str = '') -> None:
-    inbox = RequestsInbox(viewer, int(location) if location.isdigit() else ALL)
+    inbox = RequestsInbox(viewer, parse_id(location) or ALL)
     await inbox.show()
 
 

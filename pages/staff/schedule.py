@@ -17,6 +17,7 @@ from pages.access import StaffViewer
 from pages.dialog import titled_dialog
 from pages.staff.appointment_form import appointment_dialog, cancel_dialog, status_badge, zone_note
 from pages.staff.page import staff_page
+from portal.ids import parse_id
 from services import appointments, events, locations
 from services.appointments import Grid, today_in
 from services.errors import DomainError, NotFound
@@ -43,7 +44,8 @@ async def schedule_page(viewer: StaffViewer, location: str = '', day: str = '', 
         ui.label('Add a location under Practice settings first.').classes('text-grey-8')
         return
     zone = viewer.practice.time_zone
-    location_id = int(location) if location.isdigit() and int(location) in {p.id for p in places} else places[0].id
+    chosen = parse_id(location)
+    location_id = chosen if chosen in {p.id for p in places} else places[0].id
     schedule = Schedule(viewer, {p.id: p.name for p in places}, location_id, _day(day, today_in(zone)), view)
     await schedule.show()
 
