@@ -69,7 +69,7 @@ def urgent_notice(practice: Practice) -> str:
 
 
 # Registered before the page, like the other downloads of the portal.
-@router.get('/appointments/{appointment_id:int}.ics', response_model=None)
+@router.get('/appointments/{appointment_id:id}.ics', response_model=None)
 async def calendar_download(appointment_id: int) -> Response:
     viewer = await download_viewer()
     if viewer is None:
