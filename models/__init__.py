@@ -7,6 +7,7 @@ MODEL_MODULES = [
     'models.portal_account',
     'models.sessions',
     'models.prescription',
+    'models.verification',
     'models.consent',
     'models.appointment',
     'models.billing',

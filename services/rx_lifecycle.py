@@ -16,7 +16,7 @@ from models.patient import Patient
 from models.practice import Provider
 from models.prescription import Prescription, PrescriptionEye, RxKind, RxStatus
 from models.staff import StaffUser
-from services import audit, events, rx_release
+from services import audit, events, rx_release, rx_verification
 from services.appointments import today_in
 from services.errors import DomainError, NotFound
 from services.rx_validation import InvalidPrescription, RxInput, RxValues, validate
@@ -207,6 +207,7 @@ async def sign(
                 detail={'superseded_by': rx.id},
             )
         await audit.record('rx.signed', actor, patient_id=patient.id, object_type='prescription', object_id=rx.id)
+        await rx_verification.issue_code(rx.id)  # the code printed on every copy: /verify answers for it
         await audit.record(
             'rx.made_available',
             actor,

@@ -1,0 +1,170 @@
+"""Verifiable prescriptions: one shared code per released Rx, withdrawn by the patient, looked up at /verify.
+
+Signing an Rx gives it a code (`issue_code`, inside the signing transaction). The patient may stop
+sharing: the code is withdrawn and a new one issued, so whoever still holds the old one learns nothing.
+A lookup answers with the Rx as issued and its status, or with one sentence that is the same for a
+code that never existed, a withdrawn one and a mistyped one. Each answered lookup is audited with the
+viewer's address (release evidence); lookups are rate-limited per address, so guessing among about
+2**103 codes is pointless twice over.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.audit import AuditEvent
+from models.prescription import Prescription, RxStatus
+from models.verification import RxVerificationCode
+from services import audit, events, prescriptions, throttle, verification_codes
+from services.appointments import today_in
+from services.errors import DomainError, NotFound
+from services.prescriptions import RxDocument
+
+SHAREABLE = (RxStatus.FINAL, RxStatus.SUPERSEDED, RxStatus.VOID)  # a void Rx still answers "Void"
+LOOKUPS_PER_15_MINUTES = 30
+LOOKUPS_PER_DAY = 200
+FIFTEEN_MINUTES, DAY = 15 * 60, 24 * 3600
+NOT_SHARED = (
+    'No shared prescription has this code. Check the letters and try again; if it is right, the patient '
+    'may have stopped sharing this prescription or may have a newer code.'
+)
+
+CURRENT, EXPIRED, REPLACED, VOID = 'Current', 'Expired', 'Replaced by a newer prescription', 'Void'
+
+
+class TooManyLookups(DomainError):
+    def __init__(self, minutes: int) -> None:
+        super().__init__(f'Too many look-ups from this address. Please wait {minutes} minutes and try again.')
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What /verify shows: the Rx as issued and its status, nothing else of the patient."""
+
+    document: RxDocument
+    status: str
+    code: str
+
+    @property
+    def facts(self) -> list[tuple[str, str]]:
+        """The printed facts without the date of birth (the holder of a code learns no more than the Rx)."""
+        return [(label, value) for label, value in self.document.facts() if label != 'Date of birth']
+
+
+def verify_url(base_url: str, code: str) -> str:
+    return f'{base_url.rstrip("/")}/verify?code={verification_codes.display(code)}'
+
+
+def status_word(rx: Prescription, today: date) -> str:
+    if rx.status == RxStatus.VOID:
+        return VOID
+    if rx.status == RxStatus.SUPERSEDED:
+        return REPLACED
+    return EXPIRED if prescriptions.is_expired(rx, today) else CURRENT
+
+
+async def _new_code(rx_id: int) -> RxVerificationCode:
+    for _ in range(5):  # a collision among 2**103 codes will not happen; the loop only makes it harmless
+        try:
+            async with in_transaction():
+                return await RxVerificationCode.create(prescription_id=rx_id, code=verification_codes.new_code())
+        except IntegrityError:
+            continue
+    raise RuntimeError('could not draw a unique verification code')
+
+
+async def issue_code(rx_id: int) -> RxVerificationCode:
+    """The Rx's first code (called when it is signed; inside the caller's transaction)."""
+    return await _new_code(rx_id)
+
+
+async def current_code(rx: Prescription) -> str | None:
+    """The Rx's shared code, drawing one for a released Rx signed before codes existed; None for drafts."""
+    if rx.status not in SHAREABLE:
+        return None
+    row = await RxVerificationCode.filter(prescription_id=rx.id, withdrawn_at__isnull=True).order_by('-id').first()
+    if row is None:
+        row = await _new_code(rx.id)
+    return row.code
+
+
+async def current_codes(rxs: list[Prescription]) -> dict[int, str]:
+    """Codes for a list of prescriptions in one query (drawing the missing ones)."""
+    ids = [rx.id for rx in rxs if rx.status in SHAREABLE]
+    found = {
+        row.prescription_id: row.code  # type: ignore[attr-defined]
+        for row in await RxVerificationCode.filter(prescription_id__in=ids, withdrawn_at__isnull=True).order_by('id')
+    }
+    for rx_id in ids:
+        if rx_id not in found:
+            found[rx_id] = (await _new_code(rx_id)).code
+    return found
+
+
+async def stop_sharing(patient_id: int, rx_id: int, actor: audit.Actor) -> str:
+    """Withdraw the Rx's code and issue a new one; returns the new code. The old one then answers NOT_SHARED."""
+    rx = await Prescription.filter(id=rx_id, patient_id=patient_id, status__in=SHAREABLE).first()
+    if rx is None:
+        raise NotFound('prescription')
+    async with in_transaction():
+        withdrawn = await RxVerificationCode.filter(prescription_id=rx.id, withdrawn_at__isnull=True).update(
+            withdrawn_at=datetime.now(UTC)
+        )
+        fresh = await RxVerificationCode.create(prescription_id=rx.id, code=verification_codes.new_code())
+        await audit.record(
+            'rx.sharing_stopped',
+            actor,
+            patient_id=patient_id,
+            object_type='prescription',
+            object_id=rx.id,
+            detail={'withdrawn': withdrawn},
+        )
+    await events.publish(patient_id, events.PRESCRIPTIONS)
+    return fresh.code
+
+
+def viewer(client_address: str) -> audit.Actor:
+    """Whoever holds a code: known only by the address they came from."""
+    return audit.Actor('public', None, 'verification viewer', client_address)
+
+
+async def look_up(typed: str, client_address: str) -> Verification | None:
+    """The shared Rx for a typed or scanned code, or None (unknown, withdrawn or malformed: alike).
+
+    Raises TooManyLookups when this address has looked up too many codes (any answer counts).
+    """
+    blocked = await throttle.current().attempt(
+        [
+            throttle.Limit(f'verify:{client_address}', LOOKUPS_PER_15_MINUTES, FIFTEEN_MINUTES),
+            throttle.Limit(f'verify-day:{client_address}', LOOKUPS_PER_DAY, DAY),
+        ]
+    )
+    if blocked is not None:
+        raise TooManyLookups(blocked.retry_after_minutes)
+    code = verification_codes.normalized(typed)
+    if code is None:
+        return None
+    row = await RxVerificationCode.filter(code=code, withdrawn_at__isnull=True).first()
+    if row is None:
+        return None
+    document = await prescriptions.document_for_staff(row.prescription_id)  # type: ignore[attr-defined]
+    if document.prescription.status not in SHAREABLE:
+        return None
+    today = today_in(document.practice.time_zone)
+    status = status_word(document.prescription, today)
+    await audit.record(
+        'rx.verified',
+        viewer(client_address),
+        patient_id=document.patient.id,
+        object_type='prescription',
+        object_id=document.prescription.id,
+        detail={'status': status},
+    )
+    return Verification(document=document, status=status, code=code)
+
+
+async def verified_views(patient_id: int) -> list[AuditEvent]:
+    """The /verify looks at this patient's prescriptions, latest first (for the profile)."""
+    return await AuditEvent.filter(patient_id=patient_id, action='rx.verified').order_by('-at', '-id').limit(50)
