@@ -146,6 +146,13 @@ async def test_the_profile_lists_requests_and_visits_and_acts_on_them(user: User
     await user.should_see('Glasses or lens problem · 20 min · Dana Whitfield, OD · Harbor office')
     await user.should_see('Past and cancelled')
     await user.should_see(appointments.format_day(past.starts_at, practice.time_zone))
+    user.find(marker=f'completed-{past.id}').click()  # the visit took place
+
+    async def completed() -> bool:
+        return (await Appointment.get(id=past.id)).status == 'completed'
+
+    await wait_until(completed)
+    await user.should_see('Completed')
 
     user.find(marker=f'profile-appointment-{upcoming.id}')  # the upcoming visit's row, with its actions
     user.find(kind=ui.button, content='Cancel').click()

@@ -6,7 +6,6 @@ practice schedules or declines, or a visit it moves or cancels, changes here wit
 Cards are light HTML blocks (`pages.patient.blocks`); only the few controls are NiceGUI elements.
 """
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from html import escape
 
@@ -141,7 +140,7 @@ async def appointments_page(viewer: PatientViewer) -> None:
                 'The practice will contact you about them; you can withdraw one above to send another.'
             ).classes('text-body1').props('role=status').mark('request-limit')
             return
-        _form(viewer, places, reload)
+        _form(viewer, places)
 
     @ui.refreshable
     def past(visits: Visits) -> None:
@@ -179,11 +178,11 @@ async def appointments_page(viewer: PatientViewer) -> None:
             return
         try:
             await appointment_requests.withdraw(patient.id, request.id, viewer.actor)
-        except DomainError as error:
+        except DomainError as error:  # handled by the practice meanwhile: show what became of it
             ui.notify(str(error), type='warning')
+            await reload()
         else:
-            ui.notify('Request withdrawn.', type='positive')
-        await reload()
+            ui.notify('Request withdrawn.', type='positive')  # the change event redraws the tab
 
     current(visits)
     request_form(visits.can_request)
@@ -197,7 +196,7 @@ async def appointments_page(viewer: PatientViewer) -> None:
     ui.context.client.on_delete(unsubscribe)
 
 
-def _form(viewer: PatientViewer, places: list[Location], reload: Callable[[], Awaitable[None]]) -> None:
+def _form(viewer: PatientViewer, places: list[Location]) -> None:
     patient = viewer.patient
     ui.label('Tell us what the visit is for and when suits you; the practice will contact you to confirm a time.')
     with ui.card().classes('w-full q-pa-md gap-3').props('flat bordered'):
@@ -244,7 +243,7 @@ def _form(viewer: PatientViewer, places: list[Location], reload: Callable[[], Aw
                 return
             reason.value, days.value, times.value, note.value = '', [], [], ''
             ui.notify('Request sent. The practice will contact you to confirm a time.', type='positive')
-            await reload()
+            # the change event redraws the tab (and any other tab the patient has open)
 
         ui.button('Send request', icon='send', on_click=send).props('no-caps size=lg').classes('w-full')
 

@@ -1,5 +1,6 @@
 """The Appointments section of the Patient Profile: open requests (schedule or decline), upcoming visits
-(reschedule or cancel), and past and cancelled ones; book a new visit. The dialogs are the same as the
+(reschedule or cancel), and past and cancelled ones (a past visit still booked is marked completed or
+no-show); book a new visit. The dialogs are the same as the
 Requests inbox and the Schedule use (`pages.staff.appointment_form`)."""
 
 import asyncio
@@ -12,7 +13,7 @@ from models.patient import Patient
 from pages.access import StaffViewer
 from pages.staff.appointment_form import appointment_dialog, cancel_dialog, decline_dialog, status_badge
 from services import appointment_requests, appointments, events
-from services.errors import NotFound
+from services.errors import DomainError, NotFound
 
 
 class AppointmentsSection:
@@ -103,6 +104,14 @@ class AppointmentsSection:
                 ui.label(' · '.join(details)).classes('text-caption text-grey-8')
                 if visit.status == AppointmentStatus.CANCELLED and visit.cancel_reason:
                     ui.label(f'Cancelled: {visit.cancel_reason}').classes('text-caption text-grey-8')
+            if not actions and visit.status == AppointmentStatus.BOOKED:  # the time has passed: how did it go?
+                with ui.row().classes('gap-2 no-wrap'):
+                    ui.button(
+                        'Completed', on_click=lambda v=visit: self.outcome(v.id, AppointmentStatus.COMPLETED)
+                    ).props('no-caps dense flat').mark(f'completed-{visit.id}')
+                    ui.button('No-show', on_click=lambda v=visit: self.outcome(v.id, AppointmentStatus.NO_SHOW)).props(
+                        'no-caps dense flat'
+                    ).mark(f'no-show-{visit.id}')
             if actions:
                 with ui.row().classes('gap-2 no-wrap'):
                     ui.button('Reschedule', on_click=lambda v=visit: self.reschedule(v.id)).props('no-caps dense flat')
@@ -111,17 +120,23 @@ class AppointmentsSection:
                     )
 
     # -- actions ------------------------------------------------------------------------------
+    # A change redraws the section through its appointment event (one redraw: a second one racing it
+    # would delete the buttons under the next click); a refusal redraws it here, as nothing changed.
 
     async def book(self) -> None:
-        if await appointment_dialog(self.dialogs, self.viewer, self.patient):
-            await self.reload()
+        await appointment_dialog(self.dialogs, self.viewer, self.patient)
 
     async def schedule(self, request: AppointmentRequest) -> None:
-        if await appointment_dialog(self.dialogs, self.viewer, self.patient, request=request):
-            await self.reload()
+        await appointment_dialog(self.dialogs, self.viewer, self.patient, request=request)
 
     async def decline(self, request: AppointmentRequest) -> None:
-        if await decline_dialog(self.dialogs, self.viewer, request, self.patient):
+        await decline_dialog(self.dialogs, self.viewer, request, self.patient)
+
+    async def outcome(self, appointment_id: int, status: AppointmentStatus) -> None:
+        try:
+            await appointments.set_outcome(appointment_id, status, self.viewer.actor)
+        except DomainError as error:
+            ui.notify(str(error), type='warning')
             await self.reload()
 
     async def _visit(self, appointment_id: int) -> Appointment | None:
@@ -133,10 +148,10 @@ class AppointmentsSection:
 
     async def reschedule(self, appointment_id: int) -> None:
         visit = await self._visit(appointment_id)
-        if visit and await appointment_dialog(self.dialogs, self.viewer, self.patient, appointment=visit):
-            await self.reload()
+        if visit:
+            await appointment_dialog(self.dialogs, self.viewer, self.patient, appointment=visit)
 
     async def cancel(self, appointment_id: int) -> None:
         visit = await self._visit(appointment_id)
-        if visit and await cancel_dialog(self.dialogs, self.viewer, visit, self.patient):
-            await self.reload()
+        if visit:
+            await cancel_dialog(self.dialogs, self.viewer, visit, self.patient)

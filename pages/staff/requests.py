@@ -122,10 +122,10 @@ class RequestsInbox:
                 ui.button('Schedule', icon='event', on_click=lambda r=request: self.schedule(r)).props('no-caps')
                 ui.button('Decline', on_click=lambda r=request: self.decline(r)).props('outline no-caps')
 
+    # A handled request leaves the list through its appointment event (one redraw, not two racing).
+
     async def schedule(self, request: AppointmentRequest) -> None:
-        if await appointment_dialog(self.dialogs, self.viewer, request.patient, request=request):
-            await self.reload()
+        await appointment_dialog(self.dialogs, self.viewer, request.patient, request=request)
 
     async def decline(self, request: AppointmentRequest) -> None:
-        if await decline_dialog(self.dialogs, self.viewer, request, request.patient):
-            await self.reload()
+        await decline_dialog(self.dialogs, self.viewer, request, request.patient)
