@@ -6,16 +6,19 @@ readable when faxed: black text of at least 10 pt, no grey fills behind values, 
 A copy that must not be filled (expired, replaced, void) carries the word across the page in outline.
 """
 
+import io
 from datetime import date
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from services.prescriptions import RxDocument
+from services.rx_verification import Share
 
 SPECTACLE_COLUMNS = ('Eye', 'Sphere', 'Cylinder', 'Axis', 'Add', 'Prism / base')
 CONTACT_COLUMNS = ('Eye', 'Power', 'Cylinder', 'Axis', 'Add', 'Base curve', 'Diameter')
 LABEL_WIDTH = 34
+QR_SIZE = 32  # mm: a phone reads it from arm's length, a fax keeps its modules
 
 
 def _latin1(text: str) -> str:
@@ -25,8 +28,9 @@ def _latin1(text: str) -> str:
     return text.encode('latin-1', 'replace').decode('latin-1')
 
 
-def render(document: RxDocument, today: date) -> bytes:
-    """The PDF bytes for one prescription; `today` is the practice's date (for EXPIRED)."""
+def render(document: RxDocument, today: date, share: Share | None = None) -> bytes:
+    """The PDF bytes for one prescription; `today` is the practice's date (for EXPIRED); `share` adds the
+    verification code and its QR (every released Rx has one)."""
     patient, practice = document.patient, document.practice
     pdf = FPDF(format='letter')
     pdf.set_title(_latin1(f'{document.kind} prescription - {patient.full_name}'))
@@ -93,9 +97,31 @@ def render(document: RxDocument, today: date) -> bytes:
         pdf.ln(3)
         pdf.set_font('Helvetica', '', 10)
         pdf.multi_cell(0, 5, _latin1(document.release_note), align='L', new_x='LMARGIN', new_y='NEXT')
+    if share:
+        _verification(pdf, share)
     if stamp:
         _stamp(pdf, stamp)
     return bytes(pdf.output())
+
+
+def _verification(pdf: FPDF, share: Share) -> None:
+    """The QR and the typed form at the foot of the page: how an optician or seller checks this copy."""
+    top = max(pdf.get_y() + 6, pdf.h - 16 - QR_SIZE)
+    if top + QR_SIZE > pdf.h - 6:
+        top = pdf.h - 6 - QR_SIZE
+    left = pdf.l_margin
+    pdf.image(io.BytesIO(share.qr_png()), x=left, y=top, w=QR_SIZE, h=QR_SIZE)
+    pdf.set_xy(left + QR_SIZE + 4, top + 2)
+    pdf.set_font('Helvetica', 'B', 11)
+    pdf.cell(0, 6, 'Check this prescription', new_x='LEFT', new_y='NEXT')
+    pdf.set_font('Helvetica', '', 10)
+    pdf.multi_cell(
+        0, 5, _latin1(f'Scan the code, or go to {share.verify_page} and enter:'), align='L', new_x='LEFT', new_y='NEXT'
+    )
+    pdf.set_font('Courier', 'B', 13)
+    pdf.cell(0, 7, share.display, new_x='LEFT', new_y='NEXT')
+    pdf.set_font('Helvetica', '', 9)
+    pdf.multi_cell(0, 4.5, 'It shows whether this prescription is current, expired, replaced or void.', align='L')
 
 
 def _fax(document: RxDocument) -> str:

@@ -8,16 +8,19 @@ viewer's address (release evidence); lookups are rate-limited per address, so gu
 2**103 codes is pointless twice over.
 """
 
+import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import segno
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.audit import AuditEvent
+from models.practice import Practice
 from models.prescription import Prescription, RxStatus
 from models.verification import RxVerificationCode
-from services import audit, events, prescriptions, throttle, verification_codes
+from services import audit, events, magic_link, prescriptions, throttle, verification_codes
 from services.appointments import today_in
 from services.errors import DomainError, NotFound
 from services.prescriptions import RxDocument
@@ -53,8 +56,49 @@ class Verification:
         return [(label, value) for label, value in self.document.facts() if label != 'Date of birth']
 
 
-def verify_url(base_url: str, code: str) -> str:
-    return f'{base_url.rstrip("/")}/verify?code={verification_codes.display(code)}'
+@dataclass(frozen=True)
+class Share:
+    """What a copy of the Rx carries so that anyone can check it: the code, its page, its QR."""
+
+    code: str
+    site: str  # the portal's address, where /verify is
+
+    @property
+    def display(self) -> str:
+        return verification_codes.display(self.code)
+
+    @property
+    def verify_page(self) -> str:
+        return f'{self.site}/verify'
+
+    @property
+    def url(self) -> str:
+        return f'{self.verify_page}?code={self.display}'
+
+    def qr_svg(self) -> str:
+        """Inline SVG (for the print view and the portal); dark modules on white, quiet zone included."""
+        return _qr(self.url).svg_inline(scale=4, border=4, dark='#000', light='#fff', title=f'QR code: {self.url}')
+
+    def qr_png(self) -> bytes:
+        """A PNG for the PDF: a crisp 1-pixel module scaled up, readable after a fax."""
+        out = io.BytesIO()
+        _qr(self.url).save(out, kind='png', scale=10, border=4)
+        return out.getvalue()
+
+
+def _qr(url: str) -> segno.QRCode:
+    return segno.make(url, error='m', micro=False)
+
+
+def share_for(code: str | None, practice: Practice) -> Share | None:
+    if code is None:
+        return None
+    return Share(code=code, site=magic_link.portal_url(practice).rstrip('/'))
+
+
+async def share_of(document: RxDocument) -> Share | None:
+    """The code every copy of this Rx carries (None for a draft)."""
+    return share_for(await current_code(document.prescription), document.practice)
 
 
 def status_word(rx: Prescription, today: date) -> str:

@@ -12,11 +12,13 @@ from fastapi.responses import RedirectResponse
 from nicegui import context, ui
 
 from models.patient import Patient
-from models.prescription import Prescription
+from models.prescription import Prescription, RxStatus
 from pages.access import PatientViewer, current_patient
+from pages.dialog import titled_dialog
 from pages.patient import blocks, icons, router
 from pages.patient.page import patient_page
-from services import audit, events, prescriptions, rx_release
+from pages.patient.rx import verification_block
+from services import audit, events, prescriptions, rx_release, rx_verification
 from services.appointments import today_in
 from services.prescriptions import long_date
 
@@ -42,10 +44,13 @@ class _RxList:
         self.actor = actor
         self.allowed = False
         self.items: list[Prescription] = []
+        self.codes: dict[int, str] = {}
 
     async def load(self) -> None:
         self.allowed = await rx_release.may_release_digitally(self.patient.id, self.patient.practice)
         self.items = await prescriptions.prescriptions_for(self.patient.id) if self.allowed else []
+        current = [rx for rx in self.items if rx.status == RxStatus.FINAL]
+        self.codes = await rx_verification.current_codes(current)
         await prescriptions.record_list_view(self.patient.id, self.items, self.actor)
 
     async def on_change(self, event: events.Event) -> None:
@@ -68,7 +73,58 @@ class _RxList:
             ).classes('text-body1')
         today = today_in(self.patient.practice.time_zone)
         for rx in self.items:
-            _card(rx, today)
+            with ui.column().classes('w-full gap-2'):
+                _card(rx, today)
+                share = rx_verification.share_for(self.codes.get(rx.id), self.patient.practice)
+                if share is not None:
+                    self._share_buttons(rx, share)
+
+    def _share_buttons(self, rx: Prescription, share: rx_verification.Share) -> None:
+        """Share (the QR, the code, the link to copy) and Stop sharing (a new code; the old one stops working)."""
+        kind = prescriptions.kind_label(rx).lower()
+        with ui.row().classes('w-full gap-2'):
+            ui.button(
+                'Share with an optician or store', icon=icons.SHARE, on_click=lambda: self._share_dialog(share)
+            ).props('outline no-caps').classes('col-grow').style('min-height: 44px').mark(f'share-{rx.id}')
+            ui.button('Stop sharing', on_click=lambda: self._stop_dialog(rx.id, kind)).props('flat no-caps').style(
+                'min-height: 44px'
+            ).mark(f'stop-sharing-{rx.id}')
+
+    def _share_dialog(self, share: rx_verification.Share) -> None:
+        with titled_dialog('Share this prescription', style='max-width: 420px') as dialog:
+            ui.label(
+                'An optician or a contact lens store can check this prescription: let them scan the code, '
+                'or send them the link. They see the prescription and whether it is current, nothing else.'
+            ).classes('text-body2')
+            verification_block(share)
+
+            def copy() -> None:
+                ui.clipboard.write(share.url)
+                ui.notify('Link copied. Paste it into an email or a message to the store.')
+
+            with ui.row().classes('w-full gap-2'):
+                ui.button('Copy link', on_click=copy).props('no-caps').classes('col-grow').style('min-height: 44px')
+                ui.button('Close', on_click=dialog.close).props('flat no-caps').style('min-height: 44px')
+        dialog.open()
+
+    def _stop_dialog(self, rx_id: int, kind: str) -> None:
+        with titled_dialog('Stop sharing this prescription?', style='max-width: 420px') as dialog:
+            ui.label(
+                f'Anyone holding the code or QR of this {kind} prescription, printed or sent, will no longer see it. '
+                'Your prescription gets a new code for the next time you share it.'
+            ).classes('text-body2')
+
+            async def stop() -> None:
+                await rx_verification.stop_sharing(self.patient.id, rx_id, self.actor)
+                dialog.close()
+                ui.notify('Sharing stopped. The old code no longer works.')
+
+            with ui.row().classes('w-full gap-2'):
+                ui.button('Stop sharing', on_click=stop).props('no-caps color=negative').style('min-height: 44px').mark(
+                    'confirm-stop-sharing'
+                )
+                ui.button('Keep sharing', on_click=dialog.close).props('flat no-caps').style('min-height: 44px')
+        dialog.open()
 
     def _consent_form(self) -> None:
         with ui.card().classes('w-full q-pa-md gap-3').props('flat bordered'):

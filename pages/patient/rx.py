@@ -12,11 +12,17 @@ from nicegui import context, ui
 from pages.access import PatientViewer
 from pages.patient import blocks, icons, router
 from pages.patient.page import download_viewer, login_url, patient_page
-from services import prescriptions, rx_pdf
+from services import prescriptions, rx_pdf, rx_verification
 from services.appointments import today_in
 from services.errors import NotFound
 from services.prescriptions import RxDocument
 
+VERIFY_CSS = """
+.rx-verify { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; }
+.rx-qr svg { display: block; width: 132px; height: 132px; }
+.rx-code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 1.05rem; font-weight: 700;
+  letter-spacing: .04em; overflow-wrap: anywhere; }
+"""
 FACTS_CSS = """
 .rx-facts { margin: 0; }
 .rx-facts > div { display: flex; gap: 12px; padding: 3px 0; }
@@ -39,7 +45,8 @@ async def rx_pdf_download(rx_id: int) -> Response:
         document = await prescriptions.prescription_for(viewer.patient.id, rx_id)
     except NotFound as error:
         return Response(str(error), status_code=404, media_type='text/plain')
-    content = rx_pdf.render(document, today_in(document.practice.time_zone))
+    share = await rx_verification.share_of(document)
+    content = rx_pdf.render(document, today_in(document.practice.time_zone), share)
     await prescriptions.record_release(document, 'rx.downloaded', viewer.actor)
     return Response(
         content,
@@ -80,10 +87,10 @@ async def rx_page(viewer: PatientViewer, rx_id: int) -> None:
         ui.button('Download PDF', icon=icons.DOWNLOAD).props(f'outline no-caps href=/rx/{rx_id}.pdf').classes(
             'col-grow'
         ).style('min-height: 44px')
-    _sheet(document)
+    _sheet(document, await rx_verification.share_of(document))
 
 
-def _sheet(document: RxDocument) -> None:
+def _sheet(document: RxDocument, share: rx_verification.Share | None = None) -> None:
     """The printable prescription: everything DESIGN rule 7 asks a released Rx to carry."""
     practice = document.practice
     stamp = document.stamp(today_in(practice.time_zone))
@@ -110,8 +117,24 @@ def _sheet(document: RxDocument) -> None:
             ui.label(document.signature).classes('text-body1 text-weight-medium')
         if document.release_note:
             ui.label(document.release_note).classes('text-body2')
+        if share:
+            verification_block(share)
         if stamp:
             ui.html(f'<div class="rx-stamp" aria-hidden="true">{stamp}</div>', sanitize=False)
+
+
+def verification_block(share: rx_verification.Share) -> None:
+    """The QR and the typed code: how an optician or a store checks that this copy is genuine and current."""
+    ui.add_css(VERIFY_CSS)
+    ui.html(
+        '<div class="rx-verify">'
+        f'<div class="rx-qr" role="img" aria-label="QR code that opens the check page for this prescription">'
+        f'{share.qr_svg()}</div>'
+        '<div><p class="q-ma-none text-weight-medium">Check this prescription</p>'
+        f'<p class="q-ma-none text-body2">Scan the code, or go to {escape(share.verify_page)} and enter:</p>'
+        f'<p class="q-ma-none rx-code" data-testid="rx-code">{escape(share.display)}</p></div></div>',
+        sanitize=False,
+    ).classes('w-full')
 
 
 def _facts(pairs: list[tuple[str, str]]) -> None:

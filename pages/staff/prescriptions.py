@@ -20,7 +20,7 @@ from pages.dialog import titled_dialog
 from pages.staff import router
 from pages.staff.components import local_time, us_date
 from pages.staff.page import download_viewer, login_url
-from services import audit, prescriptions, rx_lifecycle, rx_pdf, rx_release
+from services import audit, prescriptions, rx_lifecycle, rx_pdf, rx_release, rx_verification
 from services.appointments import today_in
 from services.errors import DomainError, NotFound
 from services.rx_lifecycle import SupersedeConfirmationNeeded
@@ -66,7 +66,8 @@ async def staff_rx_pdf(rx_id: int) -> Response:
         document = await prescriptions.document_for_staff(rx_id)
     except NotFound as error:
         return Response(str(error), status_code=404, media_type='text/plain')
-    content = rx_pdf.render(document, today_in(document.practice.time_zone))
+    share = await rx_verification.share_of(document)
+    content = rx_pdf.render(document, today_in(document.practice.time_zone), share)
     await prescriptions.record_release(document, 'rx.staff_printed', viewer.actor)
     return Response(
         content,

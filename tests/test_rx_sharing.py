@@ -1,0 +1,68 @@
+"""Every released copy carries its verification code: QR and typed form on the PDF and the print view; the
+patient shares it from the Prescriptions tab and can stop sharing."""
+
+import io
+from datetime import date
+
+import zxingcpp
+from nicegui.testing import User
+from pypdf import PdfReader
+
+from models.verification import RxVerificationCode
+from services import prescriptions, rx_pdf, rx_verification
+from tests import factories
+from tests.mail import SmtpServer
+from tests.portal_user import sign_in, wait_until
+
+
+async def test_the_pdf_carries_a_qr_that_opens_verify_with_the_code_and_the_typed_code(db):
+    patient = await factories.make_active_patient()
+    practice = await patient.practice
+    practice.portal_url = 'https://portal.lakeside.example'
+    await practice.save()
+    rx = await factories.make_spectacle_rx(patient)
+    document = await prescriptions.prescription_for(patient.id, rx.id)
+    share = await rx_verification.share_of(document)
+
+    page = PdfReader(io.BytesIO(rx_pdf.render(document, date.today(), share))).pages[0]
+
+    assert share.display in page.extract_text() and 'portal.lakeside.example/verify' in page.extract_text()
+    (image,) = page.images
+    (barcode,) = zxingcpp.read_barcodes(image.image)
+    assert barcode.text == f'https://portal.lakeside.example/verify?code={share.display}'
+
+
+async def test_patient_shares_and_stops_sharing_from_the_prescriptions_tab(user: User, smtp_server: SmtpServer):
+    patient = await factories.make_active_patient()
+    rx = await factories.make_spectacle_rx(patient)
+    await sign_in(user, smtp_server, patient)
+    await user.open('/prescriptions')
+    await user.should_see('Share with an optician or store')
+    first = await rx_verification.current_code(rx)
+
+    user.find(marker=f'share-{rx.id}').click()
+    await user.should_see('Share this prescription')
+    await user.should_see(rx_verification.share_for(first, await patient.practice).display)
+    user.find('Close').click()
+
+    user.find(marker=f'stop-sharing-{rx.id}').click()
+    await user.should_see('Stop sharing this prescription?')
+    user.find(marker='confirm-stop-sharing').click()
+    await user.should_see('Sharing stopped. The old code no longer works.')
+
+    async def withdrawn() -> bool:
+        return await RxVerificationCode.filter(prescription_id=rx.id, withdrawn_at__isnull=False).exists()
+
+    await wait_until(withdrawn)
+    assert await rx_verification.look_up(first, '203.0.113.9') is None
+    assert await rx_verification.current_code(rx) != first
+
+
+async def test_the_print_view_shows_the_code(user: User, smtp_server: SmtpServer):
+    patient = await factories.make_active_patient()
+    rx = await factories.make_spectacle_rx(patient)
+    await sign_in(user, smtp_server, patient)
+    await user.open(f'/rx/{rx.id}')
+    await user.should_see('Check this prescription')
+    code = await rx_verification.current_code(rx)
+    await user.should_see(rx_verification.share_for(code, await patient.practice).display)
