@@ -13,10 +13,10 @@ from models.staff import ROLES, StaffUser
 from services import audit
 from services.email_addresses import normalize_email, validated_email
 from services.errors import DomainError
+from services.password_policy import check_new_password
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 10
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _hasher.hash('timing-equaliser')
@@ -27,12 +27,13 @@ class SignInFailed(DomainError):
         super().__init__('The email address or password is not correct.')
 
 
-class AccountLocked(DomainError):
+class AccountLocked(SignInFailed):
+    """Answers in the same words as a wrong password: otherwise the lock-out would tell real staff addresses
+    from unknown ones. The lock is kept all the same, and an administrator sees it on the Team page."""
+
     def __init__(self, minutes: int) -> None:
-        super().__init__(
-            f'Too many failed sign-in attempts. This account is locked; try again in {minutes} minutes '
-            'or ask an administrator.'
-        )
+        super().__init__()
+        self.minutes = minutes
 
 
 class StaffInputError(DomainError):
@@ -47,8 +48,7 @@ async def create_staff(email: str, name: str, password: str, role: str = 'staff'
     email = normalize_email(validated_email(email))
     if not name.strip():
         raise StaffInputError('Please enter a name.')
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffInputError(f'The password must have at least {MIN_PASSWORD_LENGTH} characters.')
+    check_new_password(password, email=email, name=name)
     if role not in ROLES:
         raise StaffInputError(f'The role must be one of: {", ".join(ROLES)}.')
     try:
@@ -88,7 +88,9 @@ async def authenticate(email: str, password: str, client_address: str = '') -> S
         # spend the same time as a real check, so timing does not reveal which emails exist
         await asyncio.to_thread(_verify, _DUMMY_HASH, password + 'x')
         raise SignInFailed()
-    _refuse_if_locked(staff, _now())
+    if staff.locked_until and staff.locked_until > _now():
+        await asyncio.to_thread(_verify, _DUMMY_HASH, password + 'x')  # as long as a real check: no timing tell
+        _refuse_if_locked(staff, _now())
     actor = audit.Actor.staff(staff, client_address)
     if not await asyncio.to_thread(_verify, staff.password_hash, password):
         await _count_failure(staff, actor)

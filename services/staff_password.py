@@ -19,14 +19,14 @@ from models.staff import StaffPasswordToken, StaffUser
 from services import audit, events, magic_link, outbox
 from services.email_addresses import mask_email
 from services.errors import DomainError
+from services.password_policy import MIN_LENGTH as MIN_PASSWORD_LENGTH
+from services.password_policy import PasswordRejected, check_new_password  # noqa: F401  (callers catch it here)
 from services.staff_auth import hash_password
 
 AUDIENCE = 'eyecare-portal:staff-password'
 ALGORITHM = 'HS256'
 LINK_PATH = '/staff/set-password/'
 VALID_FOR = {'invite': timedelta(hours=72), 'reset': timedelta(hours=1)}
-MIN_PASSWORD_LENGTH = 15  # NIST SP 800-63B-4 for a password used on its own; no composition rules
-MAX_PASSWORD_LENGTH = 128
 
 REASONS = {
     'expired': 'This link has expired. Ask an administrator to send you a new one.',
@@ -41,10 +41,6 @@ class PasswordLinkUnusable(DomainError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(REASONS[reason])
-
-
-class PasswordRejected(DomainError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -62,18 +58,9 @@ def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def validated_new_password(password: str, repeated: str | None = None) -> str:
-    """Length is the rule (NIST): at least 15 characters, any characters, spaces welcome."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise PasswordRejected(
-            f'Choose a password of at least {MIN_PASSWORD_LENGTH} characters. '
-            'A few unrelated words with spaces make a good one.'
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise PasswordRejected(f'Choose a password of at most {MAX_PASSWORD_LENGTH} characters.')
-    if repeated is not None and repeated != password:
-        raise PasswordRejected('The two passwords do not match. Type the same password twice.')
-    return password
+def validated_new_password(password: str, repeated: str | None = None, staff: StaffUser | None = None) -> str:
+    """The team's password policy (`services.password_policy`), with the member's own email and name."""
+    return check_new_password(password, repeated, email=staff.email if staff else '', name=staff.name if staff else '')
 
 
 async def issue_link(staff: StaffUser, purpose: str, actor: audit.Actor, practice_name: str = '') -> IssuedPasswordLink:
@@ -181,8 +168,8 @@ async def set_password(token: str, password: str, repeated: str, client_address:
     The password is checked before the link is consumed, so a too-short try does not burn the link. Any
     session the account had ends: whoever held it before the reset is out.
     """
-    validated_new_password(password, repeated)
     row = await _usable(token)
+    validated_new_password(password, repeated, await StaffUser.get(id=row.staff_id))
     password_hash = await hash_password(password)
     now = _now()
     async with in_transaction():

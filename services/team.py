@@ -142,6 +142,23 @@ async def reactivate(staff_id: int, actor: audit.Actor) -> StaffUser:
     return member
 
 
+async def unlock(staff_id: int, actor: audit.Actor) -> StaffUser:
+    """Lift a lock-out from repeated failed sign-ins before it runs out (the member was told nothing of it)."""
+    async with in_transaction():
+        member = await _locked_member(staff_id)
+        if member.locked_until is None and not member.failed_attempts:
+            return member
+        member.failed_attempts, member.locked_until = 0, None
+        await member.save(update_fields=['failed_attempts', 'locked_until'])
+        await audit.record('staff.unlocked', actor, object_type='staff', object_id=member.id)
+    return member
+
+
+def is_locked(member: StaffUser) -> bool:
+    """Locked out after repeated failed sign-ins (the sign-in page says only "not correct")."""
+    return member.locked_until is not None and member.locked_until > _now()
+
+
 async def change_role(staff_id: int, role: str, actor: audit.Actor) -> StaffUser:
     role = _validated_role(role)
     async with in_transaction():

@@ -69,9 +69,10 @@ async def test_create_staff_with_role_staff(tmp_path, database_url):
 
 
 async def test_create_staff_refuses_a_short_password_and_says_why(tmp_path, database_url):
-    result = create_staff(tmp_path, database_url, 'ann@example.com', 'short')
+    result = create_staff(tmp_path, database_url, 'ann@example.com', 'fourteen chars')
     assert result.returncode != 0
-    assert 'The password must have at least 10 characters. No account was created.' in result.stderr
+    assert 'Choose a password of at least 15 characters.' in result.stderr
+    assert 'No account was created.' in result.stderr
     assert 'Traceback' not in result.stderr
     assert await staff_in(database_url) == []
 

@@ -10,6 +10,7 @@ from nicegui import ui
 
 from models.staff import StaffUser
 from pages.access import StaffViewer
+from pages.staff.components import local_time
 from pages.staff.page import staff_page
 from pages.staff.practice_forms import attempt, problem_label
 from services import providers, team
@@ -95,9 +96,18 @@ async def team_page(viewer: StaffViewer) -> None:
                     ui.badge('Deactivated', color='grey-7')
                 elif not member.password_hash:
                     ui.badge('Invited', color='deep-orange-10').props('outline')
+                elif team.is_locked(member):
+                    ui.badge('Locked', color='negative').mark(f'locked-{member.id}')
+                    until = local_time(member.locked_until, viewer.practice.time_zone if viewer.practice else 'UTC')
+                    ui.label(f'after repeated failed sign-ins, until {until}').classes('text-caption')
                 else:
                     ui.badge('Active', color='green-9')
             with ui.element('td'), ui.row().classes('gap-1 no-wrap'):
+                if member.is_active and team.is_locked(member):
+                    ui.button(
+                        'Unlock',
+                        on_click=lambda m=member: act(problem, lambda: team.unlock(m.id, viewer.actor), 'Unlocked'),
+                    ).props('flat dense no-caps').mark(f'unlock-{member.id}')
                 if member.is_active:
                     ui.button(
                         'Send password link',
