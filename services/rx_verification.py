@@ -141,9 +141,11 @@ async def current_codes(rxs: list[Prescription]) -> dict[int, str]:
         row.prescription_id: row.code  # type: ignore[attr-defined]
         for row in await RxVerificationCode.filter(prescription_id__in=ids, withdrawn_at__isnull=True).order_by('id')
     }
-    for rx_id in ids:
-        if rx_id not in found:
-            found[rx_id] = (await _new_code(rx_id)).code
+    missing = [RxVerificationCode(prescription_id=rx_id, code=verification_codes.new_code()) for rx_id in ids]
+    missing = [row for row in missing if row.prescription_id not in found]  # type: ignore[attr-defined]
+    if missing:  # released before codes existed: drawn together, so the page's query count stays constant
+        await RxVerificationCode.bulk_create(missing)
+        found.update({row.prescription_id: row.code for row in missing})  # type: ignore[attr-defined]
     return found
 
 

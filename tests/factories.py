@@ -11,7 +11,8 @@ from models.patient import Patient
 from models.practice import Location, Practice, Provider
 from models.prescription import Prescription, PrescriptionEye, RxStatus
 from models.staff import StaffUser
-from services import audit, invoices, payments
+from models.verification import RxVerificationCode
+from services import audit, invoices, payments, verification_codes
 from services.invoices import LineDraft
 from services.portal_access import enable_portal
 from services.staff_auth import create_staff
@@ -130,6 +131,8 @@ async def make_spectacle_rx(
         prism=Decimal('1.00'),
         prism_base='BI',
     )
+    if rx.status != RxStatus.DRAFT:  # as signing draws it
+        await RxVerificationCode.create(prescription=rx, code=verification_codes.new_code())
     return rx
 
 
@@ -159,6 +162,7 @@ async def make_contact_lens_rx(
             base_curve=Decimal('8.60'),
             diameter=Decimal('14.20'),
         )
+    await RxVerificationCode.create(prescription=rx, code=verification_codes.new_code())
     return rx
 
 
