@@ -87,8 +87,8 @@ async def test_appointment_request_is_created_pending_and_listed(user: User, smt
     await sign_in(user, smtp_server, patient)
     await user.open('/appointments')
     user.find('Reason for the visit').type('Blurry vision when driving at night')
-    user.find('Preferred days (optional)').elements.pop().value = ['Tue', 'Thu']
-    user.find('Preferred times (optional)').elements.pop().value = ['Morning']
+    user.find('Preferred days').elements.pop().value = ['Tue', 'Thu']
+    user.find('Preferred times').elements.pop().value = ['Morning']
     user.find(kind=ui.button, content='Send request').click()
 
     await user.should_see('Waiting for the practice', retries=50)

@@ -215,13 +215,14 @@ def _form(viewer: PatientViewer, places: list[Location]) -> None:
             .props(f'outlined rows=3 maxlength={appointment_requests.REASON_MAX} aria-required=true')
             .classes('w-full')
         )
-        days = ui.select(list(DAYS), multiple=True, label='Preferred days (optional)').props('outlined use-chips')
-        times = ui.select(list(TIMES), multiple=True, label='Preferred times (optional)').props('outlined use-chips')
+        # Short labels with 'Optional' as a hint below: a longer label is cut off inside the field at 320 px.
+        days = ui.select(list(DAYS), multiple=True, label='Preferred days').props('outlined use-chips hint=Optional')
+        times = ui.select(list(TIMES), multiple=True, label='Preferred times').props('outlined use-chips hint=Optional')
         for field in (days, times):
             field.classes('w-full')
         note = (
-            ui.input('Anything else about timing (optional)')
-            .props(f'outlined maxlength={appointment_requests.NOTE_MAX}')
+            ui.input('Other timing wishes')
+            .props(f'outlined hint=Optional maxlength={appointment_requests.NOTE_MAX}')
             .classes('w-full')
         )
         error = ui.label().classes('text-negative').props('role=alert aria-live=polite')
