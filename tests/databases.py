@@ -4,9 +4,12 @@ On PostgreSQL every test gets a database of its own (created here, dropped after
 never see each other's rows and a run never touches the database named in the URL itself.
 """
 
+import asyncio
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,13 +46,43 @@ async def fresh_database_url(sqlite_dir: str) -> AsyncIterator[str]:
     try:
         yield _with_database(PG_URL, name)
     finally:
+        _dropper.drop(name)
+
+
+class _Dropper:
+    """Drops finished tests' PostgreSQL databases on a thread of its own while the next tests run.
+
+    A DROP DATABASE takes 0.1-1.5 s (it waits for the server to flush the files); waiting for it in every
+    test's teardown made the PostgreSQL pass spend a large part of its time there.
+    """
+
+    def __init__(self) -> None:
+        self._names: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def drop(self, name: str) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=asyncio.run, args=(self._work(),), daemon=True)
+            self._thread.start()
+        self._names.put(name)
+
+    def close(self) -> None:
+        """Wait until every database handed over so far is gone."""
+        if self._thread is not None:
+            self._names.put(None)
+            self._thread.join()
+            self._thread = None
+
+    async def _work(self) -> None:
         admin = await asyncpg.connect(_asyncpg_dsn(PG_URL))
         try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            while (name := await asyncio.to_thread(self._names.get)) is not None:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
 
 
+_dropper = _Dropper()
 _migrated_template = ''
 
 
@@ -95,16 +128,13 @@ async def migrated_database_url(sqlite_dir: str) -> AsyncIterator[str]:
     try:
         yield _with_database(PG_URL, name)
     finally:
-        admin = await asyncpg.connect(_asyncpg_dsn(PG_URL))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        _dropper.drop(name)
 
 
 async def drop_migrated_template() -> None:
-    """End of the run: the template goes too (SQLite's lives in a temporary folder)."""
+    """End of the run: the last test databases, then the template (SQLite's lives in a temporary folder)."""
     global _migrated_template
+    _dropper.close()
     template, _migrated_template = _migrated_template, ''
     if not template:
         return
@@ -135,8 +165,4 @@ async def service_context(modules: list[str]) -> AsyncIterator[object]:
             yield ctx
     finally:
         if name:
-            admin = await asyncpg.connect(_asyncpg_dsn(PG_URL))
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await admin.close()
+            _dropper.drop(name)
