@@ -27,6 +27,7 @@ class Patient(Model):
     chart_number = fields.CharField(max_length=30, default='')
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    is_demo = fields.BooleanField(default=False, db_default=False)  # seeded by --demo; `remove-demo` deletes it
 
     class Meta:
         indexes = (('last_name', 'first_name'),)

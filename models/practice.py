@@ -28,6 +28,7 @@ class Practice(Model):
         max_digits=6, decimal_places=3, default=Decimal('0'), db_default=Decimal('0')
     )
     payment_url = fields.CharField(max_length=500, default='', db_default='')
+    is_demo = fields.BooleanField(default=False, db_default=False)  # seeded by --demo, with its locations and providers
 
     @property
     def address(self) -> str:

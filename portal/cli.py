@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_check_mail(settings, args.to))
     elif args.command in ('backup', 'restore'):
         _backup_or_restore(settings, args)
+    elif args.command == 'remove-demo':
+        asyncio.run(_remove_demo(settings))
     else:
         _serve(settings)
 
@@ -57,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser('serve', help='run the portal (the default)')
     serve.add_argument('--demo', action='store_true', default=argparse.SUPPRESS, help=demo_help)
     sub.add_parser('migrate', help='apply database migrations and exit')
+    sub.add_parser(
+        'remove-demo',
+        help='delete the demo practice, its accounts and patients (real records stay)',
+        description='Delete what --demo seeded: its staff accounts (with their published password), its patients '
+        'and their records, and the demo practice unless real patients were entered into it. Real records and '
+        'the audit trail stay. Then the portal starts without --demo.',
+    )
     staff = sub.add_parser(
         'create-staff',
         help='create a staff account (the first one should be an admin)',
@@ -115,6 +124,7 @@ def _fail(message: str, status: int = 1) -> NoReturn:
 def _serve(settings: Settings) -> None:
     from portal.app import create_app
 
+    asyncio.run(_refuse_mixed_demo(settings))
     if settings.dev_mailbox and not settings.demo:
         print(
             'No PORTAL_SMTP_HOST is set: email goes to the built-in dev mailbox '
@@ -218,6 +228,52 @@ async def _apply_migrations(settings: Settings) -> None:
         await apply_migrations(settings.database_url)
     except (OSError, DBConnectionError) as error:
         _fail(f'Cannot reach the database at {_masked(settings.database_url)}: {error}')
+
+
+async def _refuse_mixed_demo(settings: Settings) -> None:
+    """Demo rows and real ones never share a running portal (services/demo_data.py says why)."""
+    from tortoise.context import TortoiseContext
+
+    from portal.db import tortoise_config
+    from services.demo_data import demo_state
+
+    await _apply_migrations(settings)
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=tortoise_config(settings.database_url))
+        state = await demo_state()
+    if settings.demo and state.has_real:
+        _fail(
+            f'This database holds real records ({state.real_staff} staff accounts, {state.real_patients} patients '
+            'not seeded by the demo): --demo would show their login links in the dev mailbox. '
+            'Start without --demo (and without PORTAL_DEMO).'
+        )
+    if not settings.demo and state.has_demo:
+        _fail(
+            f'This database holds the demo practice ({state.demo_staff} demo staff accounts with the published '
+            f'password, {state.demo_patients} demo patients). Remove them with `python main.py remove-demo` '
+            '(real records stay), or start with --demo to keep trying the demo.'
+        )
+
+
+async def _remove_demo(settings: Settings) -> None:
+    from tortoise.context import TortoiseContext
+
+    from portal.db import tortoise_config
+    from services.demo_data import remove_demo
+    from services.errors import DomainError
+
+    await _apply_migrations(settings)
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=tortoise_config(settings.database_url))
+        try:
+            removed = await remove_demo()
+        except DomainError as error:
+            _fail(str(error))
+    practice = 'the demo practice was removed' if removed.practice_removed else 'no demo practice was removed'
+    print(
+        f'Removed {removed.staff} demo staff accounts and {removed.patients} demo patients; {practice}. '
+        'Real records and the audit trail stay.'
+    )
 
 
 async def _migrate(settings: Settings) -> None:

@@ -148,6 +148,11 @@ async def seed_demo_practice(base_url: str) -> DemoSeed:
         if await Practice.exists():
             return DemoSeed(seeded=False, demo_logins=await StaffUser.exists(email=DEMO_ADMIN_EMAIL))
         await _seed(base_url.rstrip('/'))
+        # Seeded on an empty database: every row here is the demo's. Marked, so a start without --demo
+        # refuses until `remove-demo` has removed them (services/demo_data.py).
+        await StaffUser.all().update(is_demo=True)
+        await Patient.all().update(is_demo=True)
+        await Practice.all().update(is_demo=True)
     return DemoSeed(seeded=True, demo_logins=True)
 
 
