@@ -59,6 +59,22 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
+# A message that stops working soon (a login link: 15 minutes) is worth sending only while it works, so it
+# is retried on every pass of the retry loop until it expires, however many attempts that takes: after a
+# mail server outage the patient's link arrives within a minute of the server's return, not after a
+# backoff that outlasts the link. Messages with no deadline, or a far one (a 72-hour invitation), back off.
+SHORT_LIVED = timedelta(hours=1)
+SHORT_LIVED_RETRY = timedelta(seconds=30)
+
+
+def _next_attempt(message: OutboxMessage) -> datetime | None:
+    """When to try again, or None when it is time to give up."""
+    if message.expires_at is not None and message.expires_at - message.created_at <= SHORT_LIVED:
+        retry_at = now() + SHORT_LIVED_RETRY
+        return retry_at if retry_at < message.expires_at else None
+    return now() + backoff(message.attempts) if message.attempts < MAX_ATTEMPTS else None
+
+
 async def enqueue_email(
     *,
     to: str,
@@ -169,7 +185,8 @@ async def deliver(message_id: int) -> OutboxMessage | None:
     message.attempts += 1
     if receipt.delivered:
         return await _finish(message, status=Status.SENT, reply=receipt.reply)
-    failed = receipt.permanent or message.attempts >= MAX_ATTEMPTS
+    next_attempt = None if receipt.permanent else _next_attempt(message)
+    failed = next_attempt is None
     log.warning(
         'outbox message %s attempt %s failed%s', message.id, message.attempts, ' for good' if receipt.permanent else ''
     )
@@ -180,7 +197,7 @@ async def deliver(message_id: int) -> OutboxMessage | None:
         message,
         status=Status.FAILED if failed else Status.QUEUED,
         error=receipt.reply[:1000] or 'The transport gave no reason.',
-        next_attempt=None if failed else now() + backoff(message.attempts),
+        next_attempt=next_attempt,
     )
 
 

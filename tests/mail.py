@@ -37,8 +37,9 @@ class _Collector:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
-        self.port = _free_port()
+    def __init__(self, port: int | None = None) -> None:
+        """On a free port, or on `port` (a server coming back where the portal expects it)."""
+        self.port = port or _free_port()
         self._collector = _Collector()
         self._controller = Controller(self._collector, hostname='127.0.0.1', port=self.port)
         self.running = False
