@@ -13,4 +13,5 @@ MODEL_MODULES = [
     'models.billing',
     'models.outbox',
     'models.audit',
+    'models.api_client',
 ]

@@ -32,6 +32,9 @@ OUTBOX_RETRY_SECONDS = 30
 # A new public route joins one of these lists explicitly; anything else, added later, is guarded.
 PUBLIC_PATIENT_PATHS = ('/login', '/help', '/logout')
 PUBLIC_STAFF_PATHS = ('/staff/login', '/staff/logout', '/staff/set-password')
+# Machine-to-machine APIs: no browser session, so the session guard lets them through and each route
+# requires its own credential (the FHIR API: an API client's bearer token, else 401, never a redirect).
+TOKEN_PATHS = ('/fhir',)
 FRAMEWORK_PATHS = ('/_nicegui', '/_nicegui_ws', '/favicon.ico')  # NiceGUI's scripts, styles and websocket
 DEV_MAILBOX_PATH = '/dev/mailbox'  # public only in demo mode (its links belong to demo patients)
 TOKEN_IN_PATH = re.compile(r'(/login/link/|/staff/set-password/)[^\s?"]+')  # links are credentials: never in logs
@@ -47,7 +50,7 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
 
 def is_public(path: str, *, demo: bool) -> bool:
     """Whether an anonymous visitor may reach `path` (the allow-list; everything else is guarded)."""
-    if _under(path, FRAMEWORK_PATHS):
+    if _under(path, FRAMEWORK_PATHS) or _under(path, TOKEN_PATHS):
         return True
     if path == '/staff' or path.startswith('/staff/'):
         return _under(path, PUBLIC_STAFF_PATHS)
@@ -151,8 +154,10 @@ def create_app(settings: Settings) -> None:
     app.add_middleware(GuardMiddleware, demo=settings.demo)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.https)  # outside the guard: its redirects too
 
+    from api import fhir
     from pages import patient, staff
 
+    app.include_router(fhir.router)
     app.include_router(staff.router)
     app.include_router(patient.router)
     if dev_mailbox:

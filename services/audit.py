@@ -9,7 +9,7 @@ from models.staff import StaffUser
 
 @dataclass(frozen=True)
 class Actor:
-    type: str  # staff | patient | system
+    type: str  # staff | patient | system | api (a FHIR API client)
     id: int | None = None
     label: str = ''
     client_address: str = ''
@@ -22,6 +22,11 @@ class Actor:
     def patient(cls, account_id: int, client_address: str = '') -> 'Actor':
         """Patients are named by portal account id only: the audit row needs no copy of their name."""
         return cls('patient', account_id, 'patient', client_address)
+
+    @classmethod
+    def api_client(cls, client_id: int, name: str, client_address: str = '') -> 'Actor':
+        """A backend system calling the FHIR API: audited like a staff member, under the client's own name."""
+        return cls('api', client_id, name, client_address)
 
 
 SYSTEM = Actor(type='system', label='system')

@@ -98,6 +98,7 @@ async def _staff_pages(page: Page, base_url: str) -> list[str]:
     for path in (
         '/staff/settings',
         '/staff/team',
+        '/staff/api-clients',
         '/staff/email-upkeep',
         '/staff/release-evidence',
         '/staff/setup',

@@ -123,6 +123,20 @@ async def test_every_route_is_guarded_unless_it_is_on_the_public_list(user: User
         assert response.headers['location'].startswith(login), path
 
 
+async def test_every_fhir_route_without_a_token_is_401_never_a_redirect(user: User):
+    """The FHIR API skips the session guard (TOKEN_PATHS) because each of its routes demands a bearer token."""
+    await user.open('/login')
+    routes = [r for r in app._iter_http_routes() if hasattr(r, 'methods') and r.path.startswith('/fhir/')]  # noqa: SLF001
+    assert routes
+    for route in routes:
+        concrete = re.sub(r'\{[^}]+\}', '1', route.path)
+        for method in sorted(route.methods - {'HEAD'}):
+            response = await user.http_client.request(method, concrete)
+            expected = 200 if concrete == '/fhir/R4/metadata' else 401
+            assert response.status_code == expected, (method, concrete)
+            assert response.headers['content-type'].startswith('application/fhir+json'), (method, concrete)
+
+
 async def test_a_route_added_later_without_joining_a_list_is_guarded(user: User):
     await user.open('/login')
 
@@ -148,5 +162,7 @@ def test_the_public_list_is_exact():
     assert not is_public('/staff', demo=False)
     assert not is_public('/staff/loginx', demo=False)
     assert not is_public('/dev/mailbox', demo=False)
+    assert is_public('/fhir/R4/Patient', demo=False)  # token-guarded by its own router, never by a session
+    assert not is_public('/fhirx', demo=False)
     assert is_public('/dev/mailbox', demo=True)
     assert not is_public('/', demo=True)

@@ -48,6 +48,7 @@ def frame(title: str, staff: StaffUser | None = None, open_requests: int | None 
             if staff and staff.role == 'admin':
                 ui.link('Practice settings', '/staff/settings').classes('text-white')
                 ui.link('Team', '/staff/team').classes('text-white')
+                ui.link('API clients', '/staff/api-clients').classes('text-white')
         if staff:
             with ui.row().classes('items-center gap-2'):
                 ui.label(f'{staff.name} ({staff.role})')

@@ -1,0 +1,61 @@
+"""The resource types the API serves, each a mapping module with the same functions."""
+
+from types import ModuleType
+from typing import Any
+
+from services import audit
+from services.fhir_r4 import locations, patients, practitioners
+from services.fhir_r4.common import FhirProblem, Warnings
+
+MAPPERS: dict[str, ModuleType] = {
+    'Patient': patients,
+    'Practitioner': practitioners,
+    'Location': locations,
+}
+# Search parameters each type understands (anything else is refused, not silently ignored).
+SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
+    'Patient': ('_id', 'identifier', 'name', 'family', 'birthdate'),
+    'Practitioner': ('_id', 'identifier', 'name'),
+    'Location': ('_id', 'identifier', 'name'),
+}
+
+
+def _mapper(resource_type: str) -> ModuleType:
+    mapper = MAPPERS.get(resource_type)
+    if mapper is None:
+        raise FhirProblem(404, f'{resource_type} is not a resource type this server supports.', '', 'not-supported')
+    return mapper
+
+
+async def read(resource_type: str, record_id: int) -> dict[str, Any]:
+    return await _mapper(resource_type).read(record_id)
+
+
+async def search(resource_type: str, params: dict[str, str], limit: int) -> list[dict[str, Any]]:
+    mapper = _mapper(resource_type)
+    unknown = sorted(set(params) - set(SEARCH_PARAMS[resource_type]))
+    if unknown:
+        raise FhirProblem(
+            400,
+            f'Search parameter {unknown[0]} is not supported for {resource_type} '
+            f'(supported: {", ".join(SEARCH_PARAMS[resource_type])}).',
+            unknown[0],
+            'not-supported',
+        )
+    return await mapper.search(params, limit)
+
+
+async def write(
+    resource_type: str,
+    body: Any,
+    actor: audit.Actor,
+    record_id: int | None,
+    warnings: Warnings,
+    resolved: dict[str, str],
+) -> tuple[int, bool]:
+    return await _mapper(resource_type).write(body, actor, record_id, warnings, resolved)
+
+
+async def patient_of(resource_type: str, record_id: int) -> int | None:
+    """The patient a record belongs to (for the audit trail's per-patient view), or None."""
+    return await _mapper(resource_type).patient_of(record_id)
