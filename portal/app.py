@@ -30,14 +30,14 @@ log = logging.getLogger('portal')
 OUTBOX_RETRY_SECONDS = 30
 # Default deny: every path needs a session of its tree except these (each also covers what is below it).
 # A new public route joins one of these lists explicitly; anything else, added later, is guarded.
-PUBLIC_PATIENT_PATHS = ('/login', '/help', '/logout')
+PUBLIC_PATIENT_PATHS = ('/login', '/help', '/logout', '/verify')  # /verify: anyone holding an Rx's code
 PUBLIC_STAFF_PATHS = ('/staff/login', '/staff/logout', '/staff/set-password')
 # Machine-to-machine APIs: no browser session, so the session guard lets them through and each route
 # requires its own credential (the FHIR API: an API client's bearer token, else 401, never a redirect).
 TOKEN_PATHS = ('/fhir',)
 FRAMEWORK_PATHS = ('/_nicegui', '/_nicegui_ws', '/favicon.ico')  # NiceGUI's scripts, styles and websocket
 DEV_MAILBOX_PATH = '/dev/mailbox'  # public only in demo mode (its links belong to demo patients)
-TOKEN_IN_PATH = re.compile(r'(/login/link/|/staff/set-password/)[^\s?"]+')  # links are credentials: never in logs
+TOKEN_IN_PATH = re.compile(r'(/login/link/|/staff/set-password/|/verify\?code=)[^\s?"]+')  # credentials: never in logs
 
 dev_mailbox: DevMailbox | None = None
 # NiceGUI's own lifespan, kept once: each page test builds the app again and must not stack wrappers.
@@ -155,11 +155,12 @@ def create_app(settings: Settings) -> None:
     app.add_middleware(SecurityHeadersMiddleware, https=settings.https)  # outside the guard: its redirects too
 
     from api import fhir
-    from pages import patient, staff
+    from pages import patient, staff, verify
 
     app.include_router(fhir.router)
     app.include_router(staff.router)
     app.include_router(patient.router)
+    app.include_router(verify.router)
     if dev_mailbox:
         from pages import dev_mailbox as dev_mailbox_page
 

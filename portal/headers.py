@@ -34,7 +34,7 @@ FRAME_ONLY_CSP = "frame-ancestors 'none'"  # PDFs: the browser's viewer must run
 HSTS = 'max-age=31536000'
 # Their address carries a credential (a login or set-password token): no Referer leaves them, not even
 # to this site's own pages.
-LINK_PATHS = ('/login/link', '/staff/set-password')
+LINK_PATHS = ('/login/link', '/staff/set-password', '/verify')  # /verify?code=: the code reads an Rx
 FRAMEWORK_ASSETS = '/_nicegui/'  # NiceGUI's versioned scripts and styles keep their own caching
 
 

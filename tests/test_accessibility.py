@@ -71,6 +71,19 @@ async def _schedule_dialog(page: Page) -> None:
     await expect(page.get_by_role('dialog')).to_be_visible()
 
 
+async def _share_dialog(page: Page) -> None:
+    await page.get_by_role('button', name='Share with an optician or store').first.click()
+    await expect(page.get_by_role('dialog')).to_be_visible()
+
+
+async def _verify_pages(page: Page, base_url: str, code: str) -> list[str]:
+    """The public check page (strict CSP: this context lets axe's script in): empty, unknown code, an Rx."""
+    found = await _check(page, base_url + '/verify')
+    found += await _check(page, base_url + '/verify?code=AAAA', label='verify with an unknown code')
+    found += await _check(page, base_url + f'/verify?code={code}', label='verify with a shared Rx')
+    return found
+
+
 async def _search_results(page: Page) -> None:
     await page.get_by_label('Find a patient').fill('a')
     await expect(page.get_by_text(re.compile(r'patients? found'))).to_be_visible()
@@ -111,7 +124,7 @@ async def _staff_pages(page: Page, base_url: str) -> list[str]:
     return found
 
 
-async def _patient_pages(page: Page, base_url: str, smtp_server: SmtpServer) -> list[str]:
+async def _patient_pages(page: Page, base_url: str, smtp_server: SmtpServer, codes: list[str]) -> list[str]:
     found = await _check(page, base_url + '/login')
     found += await _check(page, base_url + '/login', _login_with_unknown_email_error, 'login with an error')
     found += await _check(page, base_url + '/help')
@@ -127,6 +140,8 @@ async def _patient_pages(page: Page, base_url: str, smtp_server: SmtpServer) -> 
     await expect(page).to_have_url(re.compile(r'/prescriptions$'))
     for path in ('/prescriptions', '/appointments', '/billing', '/help'):
         found += await _check(page, base_url + path, label=f'{path} (signed in)')
+    found += await _check(page, base_url + '/prescriptions', _share_dialog, 'share an Rx dialog')
+    codes.append(await page.get_by_role('dialog').locator('.rx-code').inner_text())
     return found
 
 
@@ -152,7 +167,12 @@ async def test_every_page_of_both_trees_has_no_axe_violations_at_three_widths(
             try:
                 staff = await (await browser.new_context()).new_page()
                 patient = await (await browser.new_context(is_mobile=True)).new_page()
-                found = await _staff_pages(staff, base_url) + await _patient_pages(patient, base_url, smtp_server)
+                codes: list[str] = []
+                found = await _staff_pages(staff, base_url) + await _patient_pages(
+                    patient, base_url, smtp_server, codes
+                )
+                anonymous = await (await browser.new_context(is_mobile=True, bypass_csp=True)).new_page()
+                found += await _verify_pages(anonymous, base_url, codes[0])
             finally:
                 await browser.close()
     assert found == [], 'axe-core violations:\n' + '\n'.join(found)
