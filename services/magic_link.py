@@ -91,7 +91,10 @@ class TooManyRequests(DomainError):
     def __init__(self, blocked: throttle.Blocked) -> None:
         self.retry_after_seconds = max(1, int(blocked.retry_after + 0.999))
         minutes = _minutes(blocked.retry_after_minutes)
-        if blocked.limit.key.startswith('client:'):
+        if blocked.limit is throttle.UNAVAILABLE:
+            self.kind = 'unavailable'
+            message = 'Login links cannot be sent at the moment. Please try again in a minute.'
+        elif blocked.limit.key.startswith('client:'):
             self.kind = 'client'
             message = (
                 f'Please wait {minutes} before asking for another link: many links were asked for from this '

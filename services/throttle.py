@@ -6,6 +6,7 @@ requests, even on several app instances, can never slip past a limit together. A
 which limit is full and how long until it has room, so the person can be told the truth.
 """
 
+import logging
 import math
 import secrets
 import time
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
@@ -37,6 +41,11 @@ class Blocked:
     def retry_after_minutes(self) -> int:
         """Whole minutes to wait, rounded up (at least one): what a person is told."""
         return max(1, math.ceil(self.retry_after / 60))
+
+
+# The limit a refusal names when the counters cannot be reached: limits fail closed, so no login link goes
+# out unthrottled while Redis is away, and the person is told to try again shortly.
+UNAVAILABLE = Limit('unavailable', 0, 60)
 
 
 class Counter(Protocol):
@@ -115,7 +124,8 @@ class RedisCounter:
     """One sorted set per key, scored by time: shared by every app instance."""
 
     def __init__(self, url: str, prefix: str = 'portal:throttle:', clock: Clock = time.time) -> None:
-        self._redis = aioredis.from_url(url)
+        # Bounded waits: a Redis that stops answering must refuse a request in seconds, not hang it.
+        self._redis = aioredis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.prefix = prefix
         self._clock = clock
         self._script = self._redis.register_script(_HIT_SCRIPT)
@@ -158,7 +168,11 @@ class Throttle:
 
     async def attempt(self, limits: list[Limit]) -> Blocked | None:
         """Count the attempt and return None, or return why it was refused (counted nowhere)."""
-        return await self.counter.hit(limits)
+        try:
+            return await self.counter.hit(limits)
+        except (RedisError, OSError) as error:
+            log.warning('rate limits unreachable, refusing until they answer: %s', type(error).__name__)
+            return Blocked(UNAVAILABLE, UNAVAILABLE.window_seconds)
 
 
 _throttle = Throttle(MemoryCounter())
