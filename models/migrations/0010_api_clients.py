@@ -6,7 +6,7 @@ from tortoise.indexes import Index
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0008_verification')]
+    dependencies = [('models', '0009_demo_marks')]
 
     initial = False
 
