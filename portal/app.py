@@ -3,8 +3,10 @@
 import asyncio
 import contextlib
 import logging
+import os
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +19,7 @@ from starlette.responses import Response
 from tortoise.contrib.fastapi import RegisterTortoise
 
 from pages.access import PATIENT_SESSION_KEY, STAFF_SESSION_KEY
+from portal import keys
 from portal.config import Settings, use_settings
 from portal.db import apply_migrations, tortoise_config
 from portal.devmail import DevMailbox
@@ -100,12 +103,16 @@ def create_app(settings: Settings) -> None:
         access_log.addFilter(RedactTokens())
     if settings.redis_url:
         Storage.redis_url = settings.redis_url
+    # NiceGUI's user storage references sessions: in the data directory (not the cwd), owner-only.
+    Storage.path = _private_dir(Path(os.environ.get('NICEGUI_STORAGE_PATH') or settings.data_dir / 'nicegui'))
     throttle.configure(settings.redis_url)
     bus = events.configure(settings.redis_url)
     sessions.configure(settings.session_idle_minutes, settings.session_absolute_hours)
     magic_link.configure(
         magic_link.LinkSettings(
-            secret=settings.secret_key, base_url=settings.base_url, valid_minutes=settings.link_valid_minutes
+            secret=keys.link_key(settings.secret_key),
+            base_url=settings.base_url,
+            valid_minutes=settings.link_valid_minutes,
         )
     )
     dev_mailbox = DevMailbox(settings.data_dir / 'devmail', settings.dev_mailbox_port) if settings.dev_mailbox else None
@@ -173,7 +180,7 @@ def create_app(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         title='Patient Portal',
-        storage_secret=settings.secret_key,
+        storage_secret=keys.cookie_key(settings.secret_key),
         session_middleware_kwargs={'https_only': settings.https},  # the session cookie is Secure behind https
         reload=False,
         show=False,
@@ -182,6 +189,13 @@ def create_app(settings: Settings) -> None:
         tailwind=False,
         uvicorn_logging_level='info',
     )
+
+
+def _private_dir(path: Path) -> Path:
+    """A directory only the portal's user can enter (NiceGUI's user storage lives there, not in the cwd)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)  # also when it existed with wider permissions
+    return path.resolve()
 
 
 def _sms_transport(settings: Settings) -> TwilioTransport | None:

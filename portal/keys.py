@@ -1,0 +1,24 @@
+"""Keys derived from the one secret (`PORTAL_SECRET_KEY`), one per use, with HKDF (RFC 5869).
+
+The emailed links (patient login, staff set-password) and the session cookie are signed with different
+keys: a value signed for one can never pass as the other, and neither key reveals the secret.
+"""
+
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+LINK_SIGNING = b'eyecare-portal/v1/emailed-link-signing'
+COOKIE_SIGNING = b'eyecare-portal/v1/session-cookie-signing'
+
+
+def derive(secret: str, purpose: bytes) -> str:
+    """A 256-bit key for `purpose`, hex-encoded (JWT and cookie signers take text keys)."""
+    return HKDF(algorithm=SHA256(), length=32, salt=None, info=purpose).derive(secret.encode()).hex()
+
+
+def link_key(secret: str) -> str:
+    return derive(secret, LINK_SIGNING)
+
+
+def cookie_key(secret: str) -> str:
+    return derive(secret, COOKIE_SIGNING)
