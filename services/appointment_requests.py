@@ -12,6 +12,7 @@ from models.practice import Location
 from services import appointment_mail, appointments, audit, events, outbox
 from services.appointments import RequestAlreadyHandled, Slot
 from services.errors import DomainError, NotFound
+from services.typed_text import UNSTORABLE_SENTENCE, one_line, unstorable
 
 DAYS = ('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat')
 TIMES = ('Morning', 'Afternoon', 'Evening')
@@ -57,7 +58,7 @@ class Preferences:
 
 
 def _validated(reason: str, preferences: Preferences) -> tuple[str, str]:
-    reason = ' '.join((reason or '').split())
+    reason = one_line(reason)
     if not reason:
         raise InvalidAppointmentRequest('Please tell us the reason for your visit.')
     if len(reason) > REASON_MAX:
@@ -65,9 +66,12 @@ def _validated(reason: str, preferences: Preferences) -> tuple[str, str]:
     unknown = [d for d in preferences.days if d not in DAYS] + [t for t in preferences.times if t not in TIMES]
     if unknown:
         raise InvalidAppointmentRequest('Please choose days and times from the list.')
-    note = ' '.join((preferences.note or '').split())
+    note = one_line(preferences.note)
     if len(note) > NOTE_MAX:
         raise InvalidAppointmentRequest(f'Please keep the note on days and times under {NOTE_MAX} characters.')
+    for text, label in ((reason, 'reason'), (note, 'note on days and times')):
+        if unstorable(text):
+            raise InvalidAppointmentRequest(UNSTORABLE_SENTENCE.format(label=label))
     described = Preferences(preferences.days, preferences.times, note).describe()
     return reason, described[:PREFERENCES_MAX]
 

@@ -28,6 +28,7 @@ from models.practice import Provider
 from services import audit, events
 from services.errors import DomainError, NotFound
 from services.money import format_money
+from services.typed_text import UNSTORABLE_SENTENCE, one_line, unstorable
 
 DESCRIPTION_MAX = 200
 REASON_MAX = 200
@@ -187,8 +188,11 @@ def totals_of_draft(draft: InvoiceDraft, tax_percent: Decimal) -> InvoiceTotals:
     )
 
 
-def _clean(text: str) -> str:
-    return ' '.join((text or '').split())
+def _clean(text: str, label: str) -> str:
+    text = one_line(text)
+    if unstorable(text):
+        raise InvalidInvoice(UNSTORABLE_SENTENCE.format(label=label))
+    return text
 
 
 def _check_amount(cents: int, what: str, *, allow_zero: bool) -> None:
@@ -203,7 +207,7 @@ def validate_draft(draft: InvoiceDraft, tax_percent: Decimal) -> InvoiceTotals:
     if not draft.lines:
         raise InvalidInvoice('Add at least one line to the invoice.')
     for number, line in enumerate(draft.lines, start=1):
-        line.description = _clean(line.description)
+        line.description = _clean(line.description, f'description of line {number}')
         if not line.description:
             raise InvalidInvoice(f'Line {number} needs a description.')
         if len(line.description) > DESCRIPTION_MAX:
@@ -232,7 +236,7 @@ def _check_adjustment(adjustment: AdjustmentDraft) -> None:
     if adjustment.kind not in ADJUSTMENT_KINDS:
         raise InvalidInvoice('Choose whether the adjustment is a write-off or a discount.')
     _check_amount(adjustment.amount_cents, f'The {ADJUSTMENT_KINDS[adjustment.kind].lower()}', allow_zero=False)
-    adjustment.reason = _clean(adjustment.reason)
+    adjustment.reason = _clean(adjustment.reason, 'reason for the adjustment')
     if len(adjustment.reason) > REASON_MAX:
         raise InvalidInvoice(f'Please keep the reason for the adjustment under {REASON_MAX} characters.')
 
@@ -378,7 +382,7 @@ async def set_insurance(invoice_id: int, *, expected_cents: int, paid_cents: int
 async def void_invoice(invoice_id: int, reason: str, actor: audit.Actor) -> Invoice:
     """Void with a reason: the invoice is kept and shown as void; it no longer counts toward the balance,
     and anything the patient paid on it stays with them as a credit."""
-    reason = _clean(reason)
+    reason = _clean(reason, 'reason')
     if not reason:
         raise InvalidInvoice('Please give the reason for voiding the invoice.')
     if len(reason) > VOID_REASON_MAX:

@@ -32,6 +32,7 @@ from services.phones import (  # noqa: F401 - re-exported: pages and tests impor
 )
 from services.portal_access import ensure_email_change_allowed
 from services.setup_status import require_setup
+from services.typed_text import UNSTORABLE_SENTENCE, one_line, unstorable
 
 ISO_DATE = re.compile(r'^(\d{4})-(\d{1,2})-(\d{1,2})$')
 US_DATE = re.compile(r'^(\d{1,2})/(\d{1,2})/(\d{4})$')
@@ -217,13 +218,19 @@ async def search_patients(query: str, limit: int = 50) -> list[PatientRow]:
 # the patient form
 
 
-def _validated_name(value: str, label: str) -> str:
-    value = ' '.join((value or '').split())
-    if not value:
+def _validated_text(value: str, label: str, max_length: int, *, required: bool = False) -> str:
+    value = one_line(value)
+    if required and not value:
         raise PatientInvalid(f'Please enter the {label}.')
-    if len(value) > 100:
-        raise PatientInvalid(f'The {label} is too long (at most 100 characters).')
+    if len(value) > max_length:
+        raise PatientInvalid(f'The {label} is too long (at most {max_length} characters).')
+    if unstorable(value):
+        raise PatientInvalid(UNSTORABLE_SENTENCE.format(label=label))
     return value
+
+
+def _validated_name(value: str, label: str) -> str:
+    return _validated_text(value, label, 100, required=True)
 
 
 def _validated_birth_date(text: str) -> date:
@@ -250,8 +257,8 @@ def _apply(patient: Patient, data: PatientInput, *, new: bool) -> list[str]:
         'first_name': _validated_name(data.first_name, 'first name'),
         'last_name': _validated_name(data.last_name, 'last name'),
         'date_of_birth': _validated_birth_date(data.date_of_birth),
-        'address': ' '.join((data.address or '').split())[:300],
-        'chart_number': (data.chart_number or '').strip()[:30],
+        'address': _validated_text(data.address, 'address', 300),
+        'chart_number': _validated_text(data.chart_number, 'chart number', 30),
     }
     email, phone = (data.email or '').strip(), (data.phone or '').strip()
     if email and (new or email != patient.email):

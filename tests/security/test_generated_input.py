@@ -1,0 +1,101 @@
+"""Generated bad input (hypothesis): every service that stores what a person typed either stores it exactly, as
+its rule normalizes it, or refuses it with a sentence, and never writes half a record. The same on SQLite and
+PostgreSQL: PostgreSQL refuses NUL bytes and SQLite takes anything, so the services decide, not the database.
+
+Inputs: any unicode (control characters, NUL, RTL marks, emoji, combining marks), plus 100 KB strings.
+"""
+
+from datetime import date
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from models.appointment import AppointmentRequest
+from models.audit import AuditEvent
+from models.billing import Invoice, InvoiceLine
+from models.patient import Patient
+from services import appointment_requests, audit, invoices, patients
+from services.errors import DomainError
+from tests import factories
+
+TYPED = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet=st.characters(codec='utf-8'), max_size=300),
+    st.sampled_from(['\u200fמרים\u200f', 'Zoë\u0000', 'a\u0007b', '<b>bold</b>', 'x\r\nBcc: a@b.c', '👁️‍🗨️']),
+)
+HUGE = 'x' * 100_000
+GENERATED = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+
+
+def _one_line(text: str) -> str:
+    return ' '.join(text.split())
+
+
+async def _counts(*models: type) -> tuple[int, ...]:
+    return tuple([await model.all().count() for model in models])
+
+
+@GENERATED
+@given(first_name=TYPED, address=TYPED)
+@example(first_name=HUGE, address='1 Main St')
+@example(first_name='Ann', address=HUGE)
+@example(first_name='Zoë\x00', address='')  # PostgreSQL refuses NUL in text
+@example(first_name='\u200fמרים\u200f', address='12 Rue <b>Main</b>')  # stored as typed
+async def test_a_patient_is_stored_exactly_or_refused_with_a_sentence(db, first_name: str, address: str):
+    await factories.make_ready_practice() if not await Patient.exists() else None
+    before = await _counts(Patient, AuditEvent)
+    data = patients.PatientInput(first_name=first_name, last_name='Lee', date_of_birth='02/14/1988', address=address)
+    try:
+        created = await patients.create_patient(data, audit.SYSTEM)
+    except DomainError as refused:
+        assert str(refused).strip()
+        assert await _counts(Patient, AuditEvent) == before
+        return
+    stored = await Patient.get(id=created.id)
+    assert stored.first_name == _one_line(first_name) and stored.address == _one_line(address)
+    assert await _counts(Patient, AuditEvent) == (before[0] + 1, before[1] + 1)
+
+
+@GENERATED
+@given(reason=TYPED, note=TYPED)
+@example(reason=HUGE, note='')
+@example(reason='Eye exam', note='mornings\x00')
+async def test_an_appointment_request_is_stored_exactly_or_refused(db, reason: str, note: str):
+    patient = await Patient.first() or await factories.make_active_patient()
+    await AppointmentRequest.filter(patient_id=patient.id).delete()
+    before = await _counts(AppointmentRequest, AuditEvent)
+    preferences = appointment_requests.Preferences((), (), note)
+    try:
+        request = await appointment_requests.request_appointment(patient.id, reason, preferences, audit.SYSTEM)
+    except DomainError as refused:
+        assert str(refused).strip()
+        assert await _counts(AppointmentRequest, AuditEvent) == before
+        return
+    stored = await AppointmentRequest.get(id=request.id)
+    assert stored.reason == _one_line(reason)
+    assert _one_line(note) in stored.preferred_times
+
+
+@GENERATED
+@given(description=TYPED, reason=TYPED)
+@example(description=HUGE, reason='')
+@example(description='Frames\x00', reason='')
+@example(description='Frames', reason='loyal\x1b[31m')
+async def test_an_invoice_is_stored_exactly_or_refused_and_never_half_written(db, description: str, reason: str):
+    patient = await Patient.first() or await factories.make_active_patient()
+    before = await _counts(Invoice, InvoiceLine, AuditEvent)
+    draft = invoices.InvoiceDraft(
+        issued_on=date.today(),
+        lines=[invoices.LineDraft(description, 12_000)],
+        adjustments=[invoices.AdjustmentDraft('discount', 1_000, reason)],
+    )
+    try:
+        invoice = await invoices.write_invoice(patient.id, draft, audit.SYSTEM)
+    except DomainError as refused:
+        assert str(refused).strip()
+        assert await _counts(Invoice, InvoiceLine, AuditEvent) == before
+        return
+    line = await InvoiceLine.get(invoice_id=invoice.id)
+    assert line.description == _one_line(description)
