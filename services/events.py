@@ -29,6 +29,7 @@ PRESCRIPTIONS = 'prescriptions'
 SESSION = 'session'  # a session ended or an account was switched off: open pages re-check and may leave
 ANY_PATIENT = 0  # subscribe with this id to hear every patient's events (the console's inbox and schedule)
 BILLING = 'billing'
+VERIFICATIONS = 'verifications'  # sellers' verification requests (the desk and its header count)
 DEFAULT_CHANNEL = 'portal:events'
 REDIS_TIMEOUT_SECONDS = 1.0  # a publisher waits at most this long for an unreachable Redis
 START_TIMEOUT_SECONDS = 5.0

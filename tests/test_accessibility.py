@@ -71,6 +71,11 @@ async def _schedule_dialog(page: Page) -> None:
     await expect(page.get_by_role('dialog')).to_be_visible()
 
 
+async def _log_dialog(page: Page) -> None:
+    await page.get_by_role('button', name='Log a request').click()
+    await expect(page.get_by_role('dialog')).to_be_visible()
+
+
 async def _share_dialog(page: Page) -> None:
     await page.get_by_role('button', name='Share with an optician or store').first.click()
     await expect(page.get_by_role('dialog')).to_be_visible()
@@ -117,9 +122,11 @@ async def _staff_pages(page: Page, base_url: str) -> list[str]:
         '/staff/setup',
         '/staff/requests',
         '/staff/schedule?view=week',
+        '/staff/verifications',
     ):
         found += await _check(page, base_url + path)
     found += await _check(page, base_url + '/staff/requests', _schedule_dialog, 'schedule a request dialog')
+    found += await _check(page, base_url + '/staff/verifications', _log_dialog, 'log a verification request dialog')
     found += await _check(page, base_url + '/staff/patients/999999', label='staff profile not found')
     return found
 

@@ -4,13 +4,14 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
 
 import pytest
 
 from models.portal_account import PortalAccount
-from services import appointment_mail, audit, magic_link, outbox
+from services import appointment_mail, audit, magic_link, outbox, verification_requests
 from tests import factories
 from tests.mail import SmtpServer, body
 
@@ -60,6 +61,26 @@ async def _every_kind_of_email(smtp_server: SmtpServer) -> dict[str, EmailMessag
     for number, (kind, message_id) in enumerate(sent.items(), start=1):
         assert (await outbox.deliver(message_id)).status == 'sent'
         emails[kind] = await smtp_server.wait_for(patient.email, count=number)
+    # A seller's verification answer (sent at once by the desk); to the same inbox so it is collected here.
+    await factories.make_contact_lens_rx(patient)
+    staff = await factories.make_staff()
+    request = await verification_requests.log_request(
+        practice,
+        verification_requests.RequestInput(
+            seller_name='LensMart Online',
+            seller_email=patient.email,
+            channel='fax',
+            received_at=datetime.now(UTC) - timedelta(minutes=5),
+            patient_name='',
+            patient_id=patient.id,
+            brand='AcmeDaily 1-Day',
+            eyes={'OD': {'sphere': '-2.50'}, 'OS': {'sphere': '-2.00'}},
+        ),
+        STAFF,
+        staff,
+    )
+    await verification_requests.answer(request.id, 'inaccurate', STAFF, staff)
+    emails['verification answer'] = await smtp_server.wait_for(patient.email, count=len(sent) + 1)
     return emails
 
 

@@ -19,4 +19,5 @@ from pages.staff import (  # noqa: E402, F401
     set_password,
     setup,
     team,
+    verifications,
 )

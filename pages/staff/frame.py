@@ -7,7 +7,7 @@ from nicegui import ui
 
 from models.staff import StaffUser
 from pages.theme import apply_theme
-from services import appointment_requests, events
+from services import appointment_requests, events, verification_requests
 
 
 def requests_link(count: int) -> None:
@@ -32,8 +32,34 @@ def requests_link(count: int) -> None:
     ui.context.client.on_delete(unsubscribe)
 
 
+def verifications_link(count: int) -> None:
+    """'Verifications' with the number of sellers' requests still to answer before their deadline."""
+    with ui.link(target='/staff/verifications').classes('text-white row items-center gap-1 no-wrap'):
+        ui.label('Verifications')
+        badge = ui.badge(str(count), color='deep-orange-10').props('rounded').mark('open-verifications')
+        spoken = ui.label('to answer').classes('sr-only')
+    badge.set_visibility(count > 0)
+    spoken.set_visibility(count > 0)
+
+    async def on_change(event: events.Event) -> None:
+        if event.topic != events.VERIFICATIONS:
+            return
+        fresh = await verification_requests.open_count()
+        badge.text = str(fresh)
+        badge.set_visibility(fresh > 0)
+        spoken.set_visibility(fresh > 0)
+
+    unsubscribe = events.subscribe(events.ANY_PATIENT, on_change)
+    ui.context.client.on_delete(unsubscribe)
+
+
 @contextmanager
-def frame(title: str, staff: StaffUser | None = None, open_requests: int | None = None) -> Iterator[None]:
+def frame(
+    title: str,
+    staff: StaffUser | None = None,
+    open_requests: int | None = None,
+    open_verifications: int | None = None,
+) -> Iterator[None]:
     ui.page_title(f'{title} · Staff console')
     apply_theme()
     with ui.header().classes('bg-blue-grey-9 text-white items-center justify-between q-px-md'):
@@ -44,6 +70,8 @@ def frame(title: str, staff: StaffUser | None = None, open_requests: int | None 
                 ui.link('Schedule', '/staff/schedule').classes('text-white')
                 if open_requests is not None:
                     requests_link(open_requests)
+                if open_verifications is not None:
+                    verifications_link(open_verifications)
                 ui.link('Email upkeep', '/staff/email-upkeep').classes('text-white')
             if staff and staff.role == 'admin':
                 ui.link('Practice settings', '/staff/settings').classes('text-white')

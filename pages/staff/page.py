@@ -21,7 +21,7 @@ from pages.access import STAFF_SESSION_KEY, StaffViewer, client_address
 from pages.page_guard import guard_page
 from pages.staff.frame import frame
 from pages.staff.setup_notice import SETUP_URL, setup_notice
-from services import appointment_requests, audit, events, sessions
+from services import appointment_requests, audit, events, sessions, verification_requests
 from services.setup_status import setup_status
 
 LOGIN_URL = '/staff/login'
@@ -79,7 +79,8 @@ def staff_page(path: str, *, title: str, role: str | None = None) -> Callable[[S
 
             guard_page(check, lambda handler: events.subscribe_staff(staff.id, handler))
             open_requests = await appointment_requests.open_count() if setup.practice is not None else None
-            with frame(title, staff, open_requests):
+            open_verifications = await verification_requests.open_count() if setup.practice is not None else None
+            with frame(title, staff, open_requests, open_verifications):
                 if not _allowed(staff, role):
                     _not_allowed()
                     return None

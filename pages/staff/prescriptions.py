@@ -7,10 +7,12 @@ consented to digital delivery.
 
 from collections.abc import Awaitable, Callable
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from fastapi.responses import RedirectResponse, Response
 from nicegui import ui
 
+from models.audit import AuditEvent
 from models.consent import DigitalDeliveryConsent
 from models.patient import Patient
 from models.practice import Provider
@@ -86,11 +88,15 @@ class PrescriptionsSection:
         self.items: list[Prescription] = []
         self.providers: list[Provider] = []
         self.consent: DigitalDeliveryConsent | None = None
+        self.verified: dict[int, list[AuditEvent]] = {}
         self.dialogs: ui.element | None = None
 
     async def load(self) -> None:
         self.items = await rx_lifecycle.prescriptions_for_staff(self.patient.id)
         self.consent = await rx_release.current_consent(self.patient.id)
+        self.verified = {}
+        for event in await rx_verification.verified_views(self.patient.id):
+            self.verified.setdefault(event.object_id or 0, []).append(event)
         self.providers = await Provider.filter(practice_id=self.patient.practice_id, is_active=True).order_by('name')  # type: ignore[attr-defined]
 
     async def show(self) -> None:
@@ -165,6 +171,8 @@ class PrescriptionsSection:
                     ).classes('text-caption text-grey-8')
                 if rx.status == RxStatus.VOID:
                     ui.label(f'Void: {rx.void_reason}').classes('text-caption text-negative')
+                if views := self.verified.get(rx.id):
+                    ui.label(self.verified_line(views)).classes('text-caption text-grey-8').mark(f'rx-verified-{rx.id}')
             with ui.row().classes('gap-1'):
                 if rx.status == RxStatus.DRAFT:
                     ui.button('Edit', on_click=lambda rx=rx: self.open_form(RxKind(rx.kind), rx)).props('no-caps flat')
@@ -180,6 +188,17 @@ class PrescriptionsSection:
                 if rx.status in (RxStatus.DRAFT, RxStatus.FINAL):
                     void = ui.button('Void', on_click=lambda rx=rx: self.void_dialog(rx.id))
                     void.props('no-caps flat color=negative').mark(f'rx-void-{rx.id}')
+
+    def verified_line(self, views: list[AuditEvent]) -> str:
+        """'Verified by a viewer at 10:42 on November 26, 2026 (from 203.0.113.7); 2 earlier': /verify looks."""
+        latest = views[0]
+        moment = latest.at.astimezone(ZoneInfo(self.patient.practice.time_zone))
+        text = f'Verified by a viewer at {moment:%H:%M} on {prescriptions.long_date(moment.date())}'
+        if latest.client_address:
+            text += f' (from {latest.client_address})'
+        if len(views) > 1:
+            text += f'; {len(views) - 1} earlier'
+        return text
 
     # -- the form ---------------------------------------------------------------------------
 
