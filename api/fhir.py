@@ -19,7 +19,7 @@ from models.api_client import ApiClient
 from portal.ids import parse_id
 from services import api_clients, audit
 from services.errors import DomainError, NotFound
-from services.fhir_r4 import capability, resources
+from services.fhir_r4 import bundle, capability, resources
 from services.fhir_r4.common import FhirProblem, Warnings, problem_outcome, warning_outcome
 
 log = logging.getLogger('portal.fhir')
@@ -71,7 +71,7 @@ async def _handle(
     resource_type: str,
     mode: str,
     interaction: str,
-    work: Callable[[audit.Actor], Awaitable[Response]],
+    work: Callable[..., Awaitable[Response]],
     object_id: int | None = None,
 ) -> Response:
     """Authenticate, check the scope, run, audit; any refusal becomes an OperationOutcome."""
@@ -84,8 +84,9 @@ async def _handle(
     try:
         if resource_type not in resources.MAPPERS and resource_type != 'Bundle':
             raise FhirProblem(404, f'{resource_type} is not a resource type this server supports.', '', 'not-supported')
-        _require(client, resource_type, mode)
-        response = await work(actor)
+        if resource_type != 'Bundle':  # a transaction checks the scope of each entry's type
+            _require(client, resource_type, mode)
+        response = await work(actor, client) if resource_type == 'Bundle' else await work(actor)
         status = response.status_code
         return response
     except FhirProblem as problem:
@@ -105,6 +106,21 @@ async def _handle(
             object_id=object_id,
             detail={'status': status, 'path': request.url.path[:200]},
         )
+
+
+@router.post('')
+@router.post('/')
+async def transaction(request: Request) -> Response:
+    """A transaction Bundle: every entry applied, or none (one database transaction)."""
+
+    async def work(actor: audit.Actor, client: ApiClient) -> Response:
+        body = await _body(request)
+        answer = await bundle.transaction(
+            body, actor, lambda kind: api_clients.allows(client.scope_list, kind, 'write')
+        )
+        return fhir_response(answer)
+
+    return await _handle(request, 'Bundle', 'write', 'transaction', work)  # type: ignore[arg-type]
 
 
 @router.get('/metadata')

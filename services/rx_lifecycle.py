@@ -221,6 +221,65 @@ async def sign(
     return SignResult(signed, list(older), paper_confirmation_needed=not digital)
 
 
+async def record_signed_elsewhere(
+    rx_id: int,
+    actor: audit.Actor,
+    *,
+    signed_at: datetime,
+    superseded_by_id: int | None = None,
+    superseded: bool = False,
+) -> Prescription:
+    """Make a draft final as its prescriber signed it in another system (the FHIR API), at `signed_at`.
+
+    The same steps as `sign` (older final Rx of the same use superseded, verification code, "made
+    available" audit row, the patient's open tab told) except the signer check: no staff account of this
+    portal signed it. An Rx that the source system already marks as replaced (`superseded`) is recorded
+    as such, pointing at its successor when that is known, and replaces nothing. Marked `imported`.
+    """
+    rx = await Prescription.filter(id=rx_id).select_related('patient__practice').first()
+    if rx is None:
+        raise NotFound('prescription')
+    if rx.status != RxStatus.DRAFT:
+        raise PrescriptionLocked(rx.status)
+    patient = rx.patient
+    digital = await rx_release.may_release_digitally(patient.id, patient.practice)
+    status = RxStatus.SUPERSEDED if superseded else RxStatus.FINAL
+    async with in_transaction():
+        changed = await Prescription.filter(id=rx.id, status=RxStatus.DRAFT).update(
+            status=status, signed_at=signed_at, imported=True, superseded_by_id=superseded_by_id
+        )
+        if not changed:
+            raise PrescriptionLocked(RxStatus.FINAL)
+        older = [] if superseded else await Prescription.filter(**_same_use(rx)).exclude(id=rx.id).select_for_update()
+        for old in older:
+            await Prescription.filter(id=old.id, status=RxStatus.FINAL).update(
+                status=RxStatus.SUPERSEDED, superseded_by_id=rx.id
+            )
+            await audit.record(
+                'rx.superseded',
+                actor,
+                patient_id=patient.id,
+                object_type='prescription',
+                object_id=old.id,
+                detail={'superseded_by': rx.id},
+            )
+        detail = {'signed_elsewhere': True, 'signed_at': signed_at.isoformat()}
+        await audit.record(
+            'rx.signed', actor, patient_id=patient.id, object_type='prescription', object_id=rx.id, detail=detail
+        )
+        await rx_verification.issue_code(rx.id)
+        await audit.record(
+            'rx.made_available',
+            actor,
+            patient_id=patient.id,
+            object_type='prescription',
+            object_id=rx.id,
+            detail={'portal': digital, 'exempt': patient.practice.eyewear_sales_exemption},
+        )
+    await events.publish(patient.id, events.PRESCRIPTIONS)
+    return await Prescription.get(id=rx.id)
+
+
 async def void(rx_id: int, reason: str, actor: audit.Actor) -> Prescription:
     """Withdraw a draft or a current Rx (a mistake); the reason stays in the record. Nothing is deleted."""
     reason = ' '.join((reason or '').split())

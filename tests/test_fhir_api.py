@@ -187,3 +187,54 @@ async def test_a_practitioner_carries_the_npi_and_license_and_a_location_its_add
         f'{FHIR}/Location/{stored.id}', json={**location, 'name': 'Harbor Way office'}, headers=headers
     )
     assert renamed.status_code == 200 and (await Location.get(id=stored.id)).name == 'Harbor Way office'
+
+
+async def test_a_vision_prescription_and_a_transaction_bundle_through_the_api(user: User):
+    from datetime import date, timedelta
+
+    from models.prescription import Prescription
+    from services.fhir_r4 import vision
+
+    practice = await factories.make_ready_practice()
+    provider = await factories.make_provider(practice, npi='1234567893')
+    headers = await bearer()
+    await user.open('/login')
+    written = (date.today() - timedelta(days=2)).isoformat()
+    lens = {'coding': [{'system': vision.PRODUCT_SYSTEM, 'code': 'lens'}]}
+    rx = {
+        'resourceType': 'VisionPrescription',
+        'status': 'active',
+        'created': written,
+        'dateWritten': written,
+        'patient': {'reference': 'urn:uuid:patient-1'},
+        'prescriber': {'reference': f'Practitioner/{provider.id}'},
+        'extension': [{'url': vision.PURPOSE, 'valueCode': 'near'}],
+        'lensSpecification': [
+            {'product': lens, 'eye': 'right', 'sphere': 1.25},
+            {'product': lens, 'eye': 'left', 'sphere': 1.5},
+        ],
+    }
+    transaction = {
+        'resourceType': 'Bundle',
+        'type': 'transaction',
+        'entry': [
+            {'fullUrl': 'urn:uuid:rx-1', 'resource': rx, 'request': {'method': 'POST', 'url': 'VisionPrescription'}},
+            {'fullUrl': 'urn:uuid:patient-1', 'resource': PATIENT, 'request': {'method': 'POST', 'url': 'Patient'}},
+        ],
+    }
+    response = await user.http_client.post(FHIR, json=transaction, headers=headers)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer['type'] == 'transaction-response'
+    rx_location = answer['entry'][0]['response']['location']
+    patient = await Patient.get(last_name='Rivera')
+    stored = await Prescription.get(id=int(rx_location.split('/')[1]))
+    assert stored.patient_id == patient.id and stored.status == 'final'
+
+    found = await user.http_client.get(f'{FHIR}/VisionPrescription?patient=Patient/{patient.id}', headers=headers)
+    assert [e['resource']['id'] for e in found.json()['entry']] == [str(stored.id)]
+    assert await AuditEvent.exists(action='fhir.released', patient_id=patient.id, object_id=stored.id)
+
+    read_only = await bearer('system/Patient.write')
+    refused = await user.http_client.post(FHIR, json=transaction, headers=read_only)
+    assert refused.status_code == 403

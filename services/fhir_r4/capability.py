@@ -51,6 +51,7 @@ def statement(base_url: str) -> dict[str, Any]:
                     }
                     for resource_type in MAPPERS
                 ],
+                'interaction': [{'code': 'transaction'}],
             }
         ],
     }

@@ -4,19 +4,21 @@ from types import ModuleType
 from typing import Any
 
 from services import audit
-from services.fhir_r4 import locations, patients, practitioners
+from services.fhir_r4 import locations, patients, practitioners, vision
 from services.fhir_r4.common import FhirProblem, Warnings
 
 MAPPERS: dict[str, ModuleType] = {
     'Patient': patients,
     'Practitioner': practitioners,
     'Location': locations,
+    'VisionPrescription': vision,
 }
 # Search parameters each type understands (anything else is refused, not silently ignored).
 SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
     'Patient': ('_id', 'identifier', 'name', 'family', 'birthdate'),
     'Practitioner': ('_id', 'identifier', 'name'),
     'Location': ('_id', 'identifier', 'name'),
+    'VisionPrescription': ('_id', 'identifier', 'patient', 'date', 'status'),
 }
 
 
