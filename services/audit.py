@@ -1,6 +1,10 @@
 """The append-only audit trail: the practice's evidence of who did what, when and from where."""
 
+import csv
+import io
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from models.audit import AuditEvent
@@ -56,3 +60,75 @@ async def record(
 
 async def events_for_patient(patient_id: int, limit: int = 50) -> list[AuditEvent]:
     return await AuditEvent.filter(patient_id=patient_id).order_by('-at', '-id').limit(limit)
+
+
+async def chart_opened(patient_id: int, actor: Actor) -> None:
+    """A staff member opened the patient's profile: the admin's "who opened this chart" reads these."""
+    await record('patient.chart_opened', actor, patient_id=patient_id, object_type='patient', object_id=patient_id)
+
+
+# -- reading the trail (the admin's Audit page and its CSV export) ---------------------------------------
+
+MAX_ROWS = 1000  # the page and the export stop here; narrower filters reach older rows
+CSV_HEADER = ['time_utc', 'action', 'actor_type', 'actor_id', 'actor', 'patient_id', 'object', 'client', 'detail']
+
+
+@dataclass(frozen=True)
+class TrailFilter:
+    """Each part narrows the trail; empty ones do not. `actor` is 'staff:<id>', 'patient' or 'system';
+    `since`/`until` are aware datetimes (the page turns the practice's dates into them)."""
+
+    patient_id: int | None = None
+    actor: str = ''
+    action: str = ''
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+async def trail(where: TrailFilter, limit: int = MAX_ROWS) -> list[AuditEvent]:
+    """Newest first, at most `limit` rows."""
+    query = AuditEvent.all()
+    if where.patient_id is not None:
+        query = query.filter(patient_id=where.patient_id)
+    if where.actor.startswith('staff:') and where.actor[6:].isascii() and where.actor[6:].isdigit():
+        query = query.filter(actor_type='staff', actor_id=int(where.actor[6:]))
+    elif where.actor in ('patient', 'system', 'api'):
+        query = query.filter(actor_type=where.actor)
+    if where.action:
+        query = query.filter(action=where.action)
+    if where.since is not None:
+        query = query.filter(at__gte=where.since)
+    if where.until is not None:
+        query = query.filter(at__lt=where.until)
+    return await query.order_by('-at', '-id').limit(limit)
+
+
+async def known_actions() -> list[str]:
+    """Every action the trail holds, for the filter's choices."""
+    return sorted(await AuditEvent.all().distinct().values_list('action', flat=True))
+
+
+def trail_csv(events: list[AuditEvent]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_HEADER)
+    for event in events:
+        writer.writerow(
+            [
+                event.at.astimezone(UTC).isoformat(timespec='seconds'),
+                event.action,
+                event.actor_type,
+                '' if event.actor_id is None else event.actor_id,
+                _cell(event.actor_label),
+                '' if event.patient_id is None else event.patient_id,
+                f'{event.object_type} {event.object_id}'.strip() if event.object_type else '',
+                event.client_address,
+                _cell(json.dumps(event.detail, sort_keys=True, ensure_ascii=False)),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _cell(text: str) -> str:
+    """Spreadsheets run a cell that starts like a formula: quote it (CSV injection)."""
+    return "'" + text if text[:1] in ('=', '+', '-', '@', '\t', '\r') else text

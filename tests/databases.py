@@ -5,6 +5,7 @@ never see each other's rows and a run never touches the database named in the UR
 """
 
 import asyncio
+import importlib
 import os
 import queue
 import shutil
@@ -148,6 +149,15 @@ async def drop_migrated_template() -> None:
         await admin.close()
 
 
+async def append_only_audit(ctx: object) -> None:
+    """Service tests build their tables with generate_schemas(), which knows no triggers: add the audit
+    trail's from migration 0011, so a service that changed or deleted audit rows fails its tests too."""
+    migration = importlib.import_module('models.migrations.0011_audit_append_only')
+    client = ctx.connections.get('default')
+    for statement in migration.SQLITE if client.capabilities.dialect == 'sqlite' else migration.POSTGRES:
+        await client.execute_script(statement)
+
+
 @asynccontextmanager
 async def service_context(modules: list[str]) -> AsyncIterator[object]:
     """`tortoise_test_context()` on in-memory SQLite, or on a per-test PostgreSQL database."""
@@ -155,6 +165,7 @@ async def service_context(modules: list[str]) -> AsyncIterator[object]:
 
     if not PG_URL:
         async with tortoise_test_context(modules) as ctx:
+            await append_only_audit(ctx)
             yield ctx
         return
     template = _with_database(PG_URL, TEST_DB_PREFIX + '{}')
@@ -162,6 +173,7 @@ async def service_context(modules: list[str]) -> AsyncIterator[object]:
     try:
         async with tortoise_test_context(modules, db_url=template) as ctx:
             name = ctx.connections.get('default').database
+            await append_only_audit(ctx)
             yield ctx
     finally:
         if name:

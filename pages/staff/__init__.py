@@ -7,6 +7,7 @@ router = APIRouter(prefix='/staff')
 # Importing the page modules registers their routes on `router`.
 from pages.staff import (  # noqa: E402, F401
     api_clients,
+    audit,
     email_upkeep,
     login,
     practice_settings,

@@ -53,6 +53,7 @@ async def patient_profile_page(viewer: StaffViewer, patient_id: str) -> None:
             ui.link('Back to patient search', '/staff')
         return
     ui.page_title(f'{patient.full_name} · Staff console')
+    await audit.chart_opened(patient.id, viewer.actor)
     await PatientProfile(patient, viewer).show()
 
 
@@ -85,6 +86,10 @@ class PatientProfile:
             ui.link('Patients', '/staff')
             ui.icon('chevron_right')
             ui.label(self.patient.full_name)
+            if self.viewer.is_admin:
+                ui.link('Who opened this chart', f'/staff/audit?patient={self.patient.id}').classes('q-ml-md').mark(
+                    'who-opened'
+                )
         self.status = await portal_access.portal_status(self.patient.id)
         self.messages = await outbox.messages_for_patient(self.patient.id)
         self.content()
