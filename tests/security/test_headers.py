@@ -102,3 +102,18 @@ async def test_a_response_with_its_own_policy_keeps_it_and_framework_assets_keep
 async def test_hsts_only_behind_https():
     assert 'strict-transport-security' not in (await _plain_app(https=False).get('/login')).headers
     assert (await _plain_app(https=True).get('/login')).headers['strict-transport-security'] == 'max-age=31536000'
+
+
+async def test_the_verify_page_is_plain_html_under_the_strict_policy_and_sends_no_referrer(user: User):
+    from services import verification_codes
+    from tests.test_verify_page import _patient_with_rx
+
+    *_, code = await _patient_with_rx()
+    response = await user.http_client.get(f'/verify?code={verification_codes.display(code)}')
+
+    assert response.status_code == 200 and 'Current' in response.text
+    _common(response)
+    assert response.headers['content-security-policy'] == STRICT_CSP
+    assert response.headers['referrer-policy'] == 'no-referrer'  # the code is in the QR's address
+    page = response.text.lower()
+    assert '<script' not in page and '<style' not in page and ' style=' not in page  # nothing the policy blocks
