@@ -89,6 +89,7 @@ async def _admin_sets_up_the_practice(page: Page, base_url: str) -> None:
     await expect(page).to_have_url(re.compile(r'/staff/team$'))
     await page.get_by_label('Provider signed by Dana Whitfield').click()
     await page.get_by_role('option', name='Dana Whitfield, OD').click()
+    await expect(page.get_by_text('Dana Whitfield signs prescriptions as Dana Whitfield, OD.')).to_be_visible()
     await page.reload()  # what the page shows now is what was stored
     await expect(page.get_by_label('Provider signed by Dana Whitfield')).to_have_text(re.compile('Dana Whitfield, OD'))
 

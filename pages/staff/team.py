@@ -85,8 +85,12 @@ async def team_page(viewer: StaffViewer) -> None:
                 ui.select(
                     options,
                     value=member.provider_id or NO_PROVIDER,
-                    on_change=lambda e, m=member: act(
-                        problem, lambda: team.link_provider(m.id, e.value or None, viewer.actor)
+                    on_change=lambda e, m=member, o=options: act(
+                        problem,
+                        lambda: team.link_provider(m.id, e.value or None, viewer.actor),
+                        f'{m.name} signs prescriptions as {o[e.value]}.'
+                        if e.value
+                        else f'{m.name} no longer signs prescriptions.',
                     ),
                 ).props(f'dense borderless aria-label="Provider signed by {member.name}"').mark(
                     f'provider-link-{member.id}'
