@@ -283,10 +283,13 @@ async def book(
     *,
     confirm_overlap: bool = False,
     request_id: int | None = None,
+    notify: bool = True,
 ) -> Appointment:
     """Book a visit (from the console, or from a patient's request, which then becomes scheduled).
 
-    Raises `ProviderBusy` when the provider has a clash and `confirm_overlap` is False."""
+    Raises `ProviderBusy` when the provider has a clash and `confirm_overlap` is False. `notify=False`
+    books without the confirmation email: a visit the practice's own system records after the fact
+    (the FHIR API writing a past or cancelled visit) must not tell the patient it was just booked."""
     patient = await _patient(patient_id)
     practice = patient.practice
     starts_at, provider, location = await _checked(slot, practice, confirm_overlap=confirm_overlap)
@@ -322,11 +325,13 @@ async def book(
             object_id=appointment.id,
             detail={'starts_at': starts_at.isoformat(), 'request_id': request_id},
         )
-        visit = visit_of(appointment, practice)
-        mail = (appointment_mail.scheduled if request_id else appointment_mail.booked)(
-            patient.first_name, visit, sender_of(practice)
-        )
-        message = await _email(patient, mail, 'appointment')
+        message = None
+        if notify:
+            visit = visit_of(appointment, practice)
+            mail = (appointment_mail.scheduled if request_id else appointment_mail.booked)(
+                patient.first_name, visit, sender_of(practice)
+            )
+            message = await _email(patient, mail, 'appointment')
     await _after_change(patient.id, message)
     return appointment
 

@@ -2,13 +2,14 @@
 round trip: a patient's records exported as a Bundle, imported into an empty database, exported again."""
 
 import copy
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from models.audit import AuditEvent
 from models.patient import Patient
+from models.practice import Location
 from models.prescription import Prescription, RxStatus
 from services import audit, events, prescriptions
 from services.fhir_r4 import bundle, resources, vision
@@ -280,10 +281,27 @@ async def test_round_trip_export_import_into_an_empty_database_and_export_again(
     await write(lenses)
     statuses = sorted(await Prescription.all().values_list('status', flat=True))
     assert statuses == ['final', 'final', 'superseded']
+    location = await Location.first()
+    for days, status in ((-30, 'fulfilled'), (12, 'booked')):
+        start = (datetime.now(UTC) + timedelta(days=days)).replace(hour=14, minute=30, second=0, microsecond=0)
+        appointment = {
+            'resourceType': 'Appointment',
+            'status': status,
+            'start': start.isoformat(),
+            'minutesDuration': 40,
+            'description': 'Contact-lens check',
+            'participant': [
+                {'actor': {'reference': f'Patient/{patient.id}'}, 'status': 'accepted'},
+                {'actor': {'reference': f'Practitioner/{provider_id}'}, 'status': 'accepted'},
+                {'actor': {'reference': f'Location/{location.id}'}, 'status': 'accepted'},
+            ],
+        }
+        await resources.write('Appointment', appointment, ACTOR, None, Warnings(), {})
 
     exported = await bundle.export_patient(patient.id, 'https://old.example/fhir/R4')
     assert [e['resource']['resourceType'] for e in exported['entry']] == [
-        'Practitioner', 'Patient', 'VisionPrescription', 'VisionPrescription', 'VisionPrescription',
+        'Practitioner', 'Location', 'Patient', 'VisionPrescription', 'VisionPrescription', 'VisionPrescription',
+        'Appointment', 'Appointment',
     ]  # fmt: skip
     async with service_context(_modules()):  # a second, empty database
         await factories.make_ready_practice()

@@ -12,12 +12,15 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from models.appointment import Appointment
 from models.patient import Patient
-from models.practice import Provider
+from models.practice import Location, Provider
 from models.prescription import Prescription, RxStatus
 from services import audit, events
 from services.fhir_r4 import resources, vision
+from services.fhir_r4.appointments import to_fhir as appointment_resource
 from services.fhir_r4.common import FhirProblem, Warnings, identifiers_of, outcome
+from services.fhir_r4.locations import to_fhir as location_resource
 from services.fhir_r4.patients import to_fhir as patient_resource
 from services.fhir_r4.practitioners import to_fhir as practitioner_resource
 
@@ -26,8 +29,8 @@ MAX_ENTRIES = 1000
 
 
 async def export_patient(patient_id: int, base_url: str) -> dict[str, Any]:
-    """The patient, their prescriptions and those prescriptions' prescribers, as a
-    transaction Bundle another portal (or this one, empty) can import."""
+    """The patient, their prescriptions and appointments, and the providers and locations these name,
+    as a transaction Bundle another portal (or this one, empty) can import."""
     patient = await Patient.get_or_none(id=patient_id)
     if patient is None:
         raise FhirProblem(404, f'Patient/{patient_id} does not exist.', '', 'not-found')
@@ -37,14 +40,23 @@ async def export_patient(patient_id: int, base_url: str) -> dict[str, Any]:
         await Prescription.filter(patient_id=patient_id).prefetch_related('eyes'),
         key=lambda rx: (rx.status == RxStatus.SUPERSEDED, -rx.issue_date.toordinal(), rx.id),
     )
-    provider_ids = sorted({rx.provider_id for rx in prescriptions})  # type: ignore[attr-defined]
+    visits = await Appointment.filter(patient_id=patient_id).order_by('starts_at', 'id')
+    provider_ids = sorted(
+        {rx.provider_id for rx in prescriptions} | {a.provider_id for a in visits if a.provider_id}  # type: ignore[attr-defined]
+    )
+    location_ids = sorted({a.location_id for a in visits if a.location_id})  # type: ignore[attr-defined]
     providers = await Provider.filter(id__in=provider_ids).order_by('id')
+    places = await Location.filter(id__in=location_ids).order_by('id')
     provider_ids_found = await identifiers_of('Practitioner', provider_ids)
+    location_ids_found = await identifiers_of('Location', location_ids)
     patient_ids_found = await identifiers_of('Patient', [patient.id])
     rx_ids_found = await identifiers_of('VisionPrescription', [rx.id for rx in prescriptions])
+    visit_ids_found = await identifiers_of('Appointment', [a.id for a in visits])
     found = [practitioner_resource(p, provider_ids_found.get(p.id, [])) for p in providers]
+    found += [location_resource(place, location_ids_found.get(place.id, [])) for place in places]
     found.append(patient_resource(patient, patient_ids_found.get(patient.id, [])))
     found += [vision.to_fhir(rx, rx_ids_found.get(rx.id, [])) for rx in prescriptions]
+    found += [appointment_resource(a, visit_ids_found.get(a.id, [])) for a in visits]
     return {
         'resourceType': 'Bundle',
         'type': 'transaction',
@@ -162,7 +174,8 @@ async def transaction(body: Any, actor: audit.Actor, allowed: Callable[[str], bo
             answers[index] = {'response': answer}
     # The services told open pages while the transaction was still open; tell them again now it committed.
     for patient_id in sorted(touched):
-        await events.publish(patient_id, events.PRESCRIPTIONS)
+        for topic in (events.PRESCRIPTIONS, events.APPOINTMENTS, events.BILLING):
+            await events.publish(patient_id, topic)
     return {
         'resourceType': 'Bundle',
         'type': 'transaction-response',

@@ -78,6 +78,9 @@ async def write(
     data = LocationInput(name=model.name, address=address, phone=phone)
     if record_id is None:
         record_id = await matched_record(RESOURCE_TYPE, pairs)
+    if record_id is None:  # active locations have unique names: the same name is the same office
+        same = await Location.filter(name=' '.join(model.name.split()), is_active=True).first()
+        record_id = same.id if same else None
     try:
         if record_id is None:
             location = await locations.add_location(data, actor)

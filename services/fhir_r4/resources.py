@@ -4,7 +4,7 @@ from types import ModuleType
 from typing import Any
 
 from services import audit
-from services.fhir_r4 import locations, patients, practitioners, vision
+from services.fhir_r4 import appointments, locations, patients, practitioners, vision
 from services.fhir_r4.common import FhirProblem, Warnings
 
 MAPPERS: dict[str, ModuleType] = {
@@ -12,6 +12,7 @@ MAPPERS: dict[str, ModuleType] = {
     'Practitioner': practitioners,
     'Location': locations,
     'VisionPrescription': vision,
+    'Appointment': appointments,
 }
 # Search parameters each type understands (anything else is refused, not silently ignored).
 SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
@@ -19,6 +20,7 @@ SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
     'Practitioner': ('_id', 'identifier', 'name'),
     'Location': ('_id', 'identifier', 'name'),
     'VisionPrescription': ('_id', 'identifier', 'patient', 'date', 'status'),
+    'Appointment': ('_id', 'identifier', 'patient', 'date', 'status'),
 }
 
 
