@@ -2,10 +2,11 @@
 
 Budget (issue 11): p95 page time under 1 s with 50 patients active at once on one instance. Each simulated
 patient is a phone without a browser: an HTTP client with its own cookies and client address, speaking
-NiceGUI's websocket protocol. The journey: open /login, type the email address, press the button, read
-the link from the SMTP server, open it, press Continue, then open Prescriptions, Appointments and Billing.
-A page counts as loaded when its websocket is connected and the patient's data has arrived (in the page or
-in a websocket update), not at its HTTP response. The bare page (`bench/bare_pages.py` /prescriptions,
+NiceGUI's websocket protocol. The journey: open /login, post the email address (a plain form with its CSRF
+token), read the link from the SMTP server, open it, post Continue, then open Prescriptions, Appointments and
+Billing. An entry page (server-rendered HTML) counts as loaded when its HTML has arrived; a tab when its
+websocket is connected and the patient's data has arrived (in the page or in a websocket update), not at
+its HTTP response. The bare page (`bench/bare_pages.py` /prescriptions,
 same widgets) is loaded the same way by as many clients at once, in the same run.
 
     python -m bench.load [--levels 1,10,25,50] [--database-url postgres://...] [--smoke]
@@ -58,10 +59,17 @@ BUDGET_P95_S, BUDGET_PATIENTS = 1.0, 50
 TABS = (('/prescriptions', 'Morgan Ellery'), ('/appointments', 'Contact lens fitting'), ('/billing', '$135.00'))
 ELEMENTS = re.compile(r'parseElements\(String\.raw`(.*?)`\)', re.S)
 QUERY = re.compile(r'query: (\{.*?\}),\n')
+CSRF = re.compile(r'name="csrf_token" value="(\w+)"')
 
 
 class JourneyFailed(Exception):
     pass
+
+
+@dataclass
+class Plain:
+    csrf_token: str
+    seconds: float
 
 
 @dataclass
@@ -71,7 +79,6 @@ class Loaded:
     sio: socketio.AsyncClient
     query: dict
     updates: list[str] = field(default_factory=list)
-    opened: asyncio.Queue = field(default_factory=asyncio.Queue)
 
 
 class Phone:
@@ -116,10 +123,6 @@ class Phone:
             if marker in page.updates[-1]:
                 arrived.set()
 
-        @sio.on('open')
-        async def _open(data: dict) -> None:
-            await page.opened.put(data['path'])
-
         cookie = '; '.join(f'{name}={value}' for name, value in self.http.cookies.items())
         await sio.connect(
             self.base_url.replace('http', 'ws', 1) + '/?' + urlencode(query),
@@ -133,22 +136,19 @@ class Phone:
         page.seconds = time.perf_counter() - started
         return page
 
-    async def act(self, page: Loaded, *, text: str, event: str, value: object = None) -> None:
-        """Fire `event` on the element labelled `text` (a button's text or an input's label)."""
-        for element_id, element in page.elements.items():
-            if text in (element.get('text'), element.get('props', {}).get('label')):
-                for listener in element.get('events', []):
-                    if listener['type'] == event:
-                        args = [json.dumps(value)] if value is not None else []
-                        msg = {
-                            'id': int(element_id),
-                            'client_id': page.query['client_id'],
-                            'listener_id': listener['listener_id'],
-                            'args': args,
-                        }
-                        await page.sio.emit('event', msg)
-                        return
-        raise JourneyFailed(f'no {event} on {text!r}')
+    async def plain(self, path: str, marker: str) -> Plain:
+        """GET a server-rendered entry page (no websocket): loaded when its HTML has arrived."""
+        started = time.perf_counter()
+        response = await self.http.get(path)
+        response.raise_for_status()
+        token = CSRF.search(response.text)
+        if marker not in response.text or token is None:
+            raise JourneyFailed(f'{path}: no {marker!r} form ({response.status_code}, {response.url})')
+        return Plain(token.group(1), time.perf_counter() - started)
+
+    async def post(self, path: str, page: Plain, **fields: str) -> httpx.Response:
+        """Submit the page's form as a browser does (its CSRF token included); the redirect is returned."""
+        return await self.http.post(path, data={'csrf_token': page.csrf_token, **fields}, follow_redirects=False)
 
     @staticmethod
     async def leave(page: Loaded) -> None:
@@ -165,21 +165,18 @@ class Results:
 async def journey(base_url: str, email: str, address: str, smtp: SmtpServer, results: Results) -> None:
     phone = Phone(base_url, address)
     try:
-        login = await phone.open('/login', 'Email me a login link')
+        login = await phone.plain('/login', 'Email me a login link')
         results.page_seconds.append(login.seconds)
-        await phone.act(login, text='Email address', event='update:value', value=email)
-        await phone.act(login, text='Email me a login link', event='click', value={})
-        sent = await asyncio.wait_for(login.opened.get(), 30)
-        await phone.leave(login)
-        if sent != '/login/sent':
-            raise JourneyFailed(f'after asking for a link: {sent}')
+        sent = await phone.post('/login', login, email=email)
+        if sent.status_code != 303 or sent.headers['location'] != '/login/sent':
+            raise JourneyFailed(f'after asking for a link: {sent.status_code} {sent.headers.get("location")}')
         message = await smtp.wait_for(email, timeout=30)
-        link = link_in(message)
-        page = await phone.open(urlsplit(link).path, 'Continue')
+        link = urlsplit(link_in(message)).path
+        page = await phone.plain(link, 'Continue')
         results.page_seconds.append(page.seconds)
-        await phone.act(page, text='Continue', event='click', value={})
-        await asyncio.wait_for(page.opened.get(), 30)
-        await phone.leave(page)
+        signed_in = await phone.post(link, page)
+        if signed_in.status_code != 303 or signed_in.headers['location'] != '/':
+            raise JourneyFailed(f'after Continue: {signed_in.status_code} {signed_in.headers.get("location")}')
         for path, marker in TABS:
             tab = await phone.open(path, marker)
             results.page_seconds.append(tab.seconds)

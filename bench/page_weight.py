@@ -2,7 +2,8 @@
 
 Budget (docs/design.md): patient pages (login, dashboard) on a phone profile score Lighthouse mobile performance
 >= 95 and accessibility 100, and their first load is no heavier than a bare NiceGUI page with the same
-widgets (`bench/bare_pages.py`). Both servers run side by side as child processes; each page is loaded
+widgets (`bench/bare_pages.py`); the server-rendered entry pages (login, link sent, the link's page, help)
+each weigh under 30 KiB on first load. Both servers run side by side as child processes; each page is loaded
 cold (fresh browser context, empty cache) in headless Chromium through Playwright, several times.
 
     python -m bench.page_weight [--loads 3] [--no-lighthouse]
@@ -118,6 +119,41 @@ def print_lighthouse(label: str, scores: dict | None) -> None:
 
 
 PAGES = ('/login', '/prescriptions')
+ENTRY_BUDGET_KIB = 30  # issue 8: each server-rendered entry page under 30 KiB on first load
+
+
+async def asked_for_link_cookies(browser: Browser, base_url: str) -> list:
+    """A browser that has just asked for a link (any address: the page reads the same), for /login/sent."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(base_url + '/login')
+    await page.get_by_label('Email address').fill('someone@example.com')
+    await page.get_by_role('button', name='Email me a login link').click()
+    await page.wait_for_url(re.compile(r'/login/sent$'), timeout=15_000)
+    cookies = await context.cookies()
+    await context.close()
+    return cookies
+
+
+async def entry_pages(browser: Browser, base_url: str, login_link: str) -> dict[str, Load]:
+    """First load, cold, of each entry page; the link's page is only looked at (a GET uses nothing up)."""
+    sent = await asked_for_link_cookies(browser, base_url)
+    return {
+        '/login': await load_cold(browser, base_url + '/login'),
+        '/login/sent': await load_cold(browser, base_url + '/login/sent', sent),
+        '/login/link/<token>': await load_cold(browser, login_link),
+        '/help': await load_cold(browser, base_url + '/help'),
+    }
+
+
+def print_entry_pages(loads: dict[str, Load]) -> bool:
+    print(f'\n## entry pages (server-rendered HTML), first load, cold cache (budget: < {ENTRY_BUDGET_KIB} KiB each)')
+    ok = True
+    for path, load in loads.items():
+        within = load.transferred < ENTRY_BUDGET_KIB * 1024
+        ok &= within
+        print(verdict(within, f'{path:<22} {load.transferred / 1024:6.1f} KiB  {load.requests} requests'))
+    return ok
 
 
 async def main() -> int:
@@ -133,6 +169,7 @@ async def main() -> int:
             with bare_server(folder) as bare, bare_server(folder, tailwind=False) as lean:
                 browser = await playwright.chromium.launch(executable_path=BROWSER_PATH, args=BROWSER_ARGS)
                 try:
+                    entry = await entry_pages(browser, portal.base_url, portal.login_link)  # before Continue
                     cookies = await signed_in_cookies(browser, portal.login_link)
                     targets: dict[str, tuple[str, list | None]] = {}
                     for path in PAGES:
@@ -145,6 +182,7 @@ async def main() -> int:
                 if not measured['portal /prescriptions'].first.url.endswith('/prescriptions'):
                     raise SystemExit('the signed-in load did not reach the dashboard')
 
+                ok &= print_entry_pages(entry)
                 print(f'\n## first load, cold cache (timings: median of {args.loads} interleaved loads)')
                 for label, result in measured.items():
                     print_load(label, result)

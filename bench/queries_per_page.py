@@ -30,7 +30,7 @@ from services import appointment_requests, appointments, billing, outbox, prescr
 from tests import factories
 from tests.conftest import TEST_BASE_URL
 from tests.mail import SmtpServer
-from tests.portal_user import sign_in
+from tests.portal_user import log_out, read_plain_pages, sign_in
 
 PAGES = {'/prescriptions': 'Your prescriptions', '/billing': 'Balance after credits', '/appointments': 'Upcoming'}
 # The service calls behind each page, timed alone to tell database time from building the page.
@@ -91,7 +91,8 @@ async def main() -> int:
         Storage.path = Path(tmp) / 'nicegui-storage'
         app.storage = Storage()
         try:
-            async with user_simulation(main_file=ROOT / 'main.py') as user:
+            async with user_simulation(main_file=ROOT / 'main.py') as simulated:
+                user = read_plain_pages(simulated)  # the login pages are server-rendered HTML
                 staff = await factories.make_staff()
                 start = time.perf_counter()
                 one = await factories.make_active_patient(staff, first_name='Una')
@@ -116,7 +117,7 @@ async def main() -> int:
                         await SERVICES[path](patient.id)
                         service = time.perf_counter() - start
                         results[(path, label)] = (len(log.statements), elapsed, shape(log.statements), service)
-                    await user.open('/logout')
+                    await log_out(user)
                 await outbox.wait_for_pending()
         finally:
             smtp.stop()

@@ -33,7 +33,7 @@ log = logging.getLogger('portal')
 OUTBOX_RETRY_SECONDS = 30
 # Default deny: every path needs a session of its tree except these (each also covers what is below it).
 # A new public route joins one of these lists explicitly; anything else, added later, is guarded.
-PUBLIC_PATIENT_PATHS = ('/login', '/help', '/logout', '/verify')  # /verify: anyone holding an Rx's code
+PUBLIC_PATIENT_PATHS = ('/login', '/help', '/logout', '/static', '/verify')  # /static: entry pages' stylesheet
 PUBLIC_STAFF_PATHS = ('/staff/login', '/staff/logout', '/staff/set-password')
 # Machine-to-machine APIs: no browser session, so the session guard lets them through and each route
 # requires its own credential (the FHIR API: an API client's bearer token, else 401, never a redirect).
@@ -162,12 +162,16 @@ def create_app(settings: Settings) -> None:
     app.add_middleware(SecurityHeadersMiddleware, https=settings.https)  # outside the guard: its redirects too
 
     from api import fhir
-    from pages import patient, staff, verify
+    from pages import csrf, entry, patient, staff, verify
+    from pages.entry.not_found import handle_404
 
+    csrf.configure(keys.csrf_key(settings.secret_key))
     app.include_router(fhir.router)
+    app.include_router(entry.router)
     app.include_router(staff.router)
     app.include_router(patient.router)
     app.include_router(verify.router)
+    app.add_exception_handler(404, handle_404)  # the portal's own 404 page, not NiceGUI's raw one
     if dev_mailbox:
         from pages import dev_mailbox as dev_mailbox_page
 

@@ -35,7 +35,7 @@ HSTS = 'max-age=31536000'
 # Their address carries a credential (a login or set-password token): no Referer leaves them, not even
 # to this site's own pages.
 LINK_PATHS = ('/login/link', '/staff/set-password', '/verify')  # /verify?code=: the code reads an Rx
-FRAMEWORK_ASSETS = '/_nicegui/'  # NiceGUI's versioned scripts and styles keep their own caching
+CACHEABLE_ASSETS = ('/_nicegui/', '/static/')  # versioned scripts and styles (NiceGUI's, ours) keep their caching
 
 
 def is_nicegui_page(scope: Scope) -> bool:
@@ -85,6 +85,6 @@ class SecurityHeadersMiddleware:
         put('Referrer-Policy', 'no-referrer' if path.startswith(LINK_PATHS) else 'same-origin')
         if self.https:
             put('Strict-Transport-Security', HSTS)
-        if not path.startswith(FRAMEWORK_ASSETS):
+        if not path.startswith(CACHEABLE_ASSETS):
             put('Cache-Control', 'no-store')  # signed-in pages and downloads must not outlive the session
         return headers

@@ -1,7 +1,7 @@
 """Keys derived from the one secret (`PORTAL_SECRET_KEY`), one per use, with HKDF (RFC 5869).
 
-The emailed links (patient login, staff set-password) and the session cookie are signed with different
-keys: a value signed for one can never pass as the other, and neither key reveals the secret.
+The emailed links (patient login, staff set-password), the session cookie and the forms' CSRF tokens are
+signed with different keys: a value signed for one can never pass as the other, and neither key reveals the secret.
 """
 
 from cryptography.hazmat.primitives.hashes import SHA256
@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 LINK_SIGNING = b'eyecare-portal/v1/emailed-link-signing'
 COOKIE_SIGNING = b'eyecare-portal/v1/session-cookie-signing'
+CSRF_TOKENS = b'eyecare-portal/v1/csrf-tokens'
 
 
 def derive(secret: str, purpose: bytes) -> str:
@@ -22,3 +23,7 @@ def link_key(secret: str) -> str:
 
 def cookie_key(secret: str) -> str:
     return derive(secret, COOKIE_SIGNING)
+
+
+def csrf_key(secret: str) -> str:
+    return derive(secret, CSRF_TOKENS)

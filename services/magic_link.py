@@ -256,9 +256,9 @@ async def _usable_token(token: str) -> LoginToken:
     return row
 
 
-async def check_link(token: str) -> None:
-    """Read-only: raises LinkUnusable with the reason, or returns if a click would sign in."""
-    await _usable_token(token)
+async def check_link(token: str) -> PortalAccount:
+    """Read-only: raises LinkUnusable with the reason, or returns the account a click would sign in."""
+    return (await _usable_token(token)).account
 
 
 async def sign_in_with_link(token: str, client_address: str) -> tuple[PortalAccount, str]:

@@ -89,9 +89,12 @@ async def app_env(
 
 @pytest.fixture
 async def user(app_env: str, caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest) -> AsyncIterator[User]:
-    """NiceGUI's `user` fixture, started only after `app_env` has pointed the app at test peers."""
+    """NiceGUI's `user` fixture, started only after `app_env` has pointed the app at test peers; it also reads
+    the server-rendered entry pages (`tests.portal_user`)."""
+    from tests.portal_user import read_plain_pages  # imports this module: not at the top
+
     async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
-        yield simulated
+        yield read_plain_pages(simulated)
         await outbox.wait_for_pending()
         errors = [r for r in caplog.get_records('call') if r.levelname == 'ERROR']
         if errors:

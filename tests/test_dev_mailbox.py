@@ -15,6 +15,7 @@ from portal.devmail import DevMailbox
 from services.demo_practice import DEMO_PATIENT_EMAIL
 from tests import factories
 from tests.factories import STAFF_PASSWORD
+from tests.portal_user import submit
 
 ATTACK = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -59,8 +60,7 @@ async def sign_in_staff(user: User) -> None:
 
 async def ask_for_login_link(user: User, email: str) -> None:
     await user.open('/login')
-    user.find('Email address').type(email)
-    user.find('Email me a login link').click()
+    await submit(user, 'Email me a login link', email=email)
     await user.should_see('Check your email')
 
 

@@ -7,7 +7,7 @@ from services import prescriptions
 from services.errors import NotFound
 from tests import factories
 from tests.mail import SmtpServer
-from tests.portal_user import sign_in
+from tests.portal_user import log_out, sign_in
 
 
 async def test_another_patients_prescription_is_not_found_exactly_like_a_missing_one(
@@ -79,6 +79,6 @@ async def test_a_signed_out_patient_cannot_download_a_pdf(user: User, smtp_serve
     patient = await factories.make_active_patient()
     rx = await factories.make_spectacle_rx(patient)
     await sign_in(user, smtp_server, patient)
-    await user.open('/logout')
+    await log_out(user)
     response = await user.http_client.get(f'/rx/{rx.id}.pdf')
     assert (response.status_code, response.headers['location']) == (303, '/login')

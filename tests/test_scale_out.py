@@ -76,7 +76,10 @@ async def test_a_patient_signed_in_on_one_instance_is_signed_in_on_another_and_l
                     # on the other instance hears it through Redis and leaves by itself.
                     await page.goto(instance_a + '/prescriptions')
                     await expect(page.get_by_text('Hello, Sasha')).to_be_visible()
-                    await (await page.context.new_page()).goto(instance_b + '/logout')
+                    other_tab = await page.context.new_page()
+                    await other_tab.goto(instance_b + '/prescriptions')
+                    await other_tab.get_by_role('button', name='Log out').click()  # the frame's form POST
+                    await expect(other_tab).to_have_url(re.compile(r'/login\?reason=signed_out$'))
                     await expect(page).to_have_url(re.compile(r'/login\?reason=signed_out$'), timeout=10_000)
                     await page.goto(instance_a + '/prescriptions')
                     await expect(page).to_have_url(re.compile(r'/login$'))

@@ -1,8 +1,8 @@
-"""The patient portal route tree (`/`): login by magic link, then Prescriptions, Appointments, Billing."""
+"""The patient portal route tree (`/`): Prescriptions, Appointments, Billing (the entry pages are in `pages.entry`)."""
 
 from nicegui import APIRouter
 
 router = APIRouter()
 
 # Importing the page modules registers their routes on `router`.
-from pages.patient import appointments, billing, help, login, prescriptions, rx  # noqa: E402, F401
+from pages.patient import appointments, billing, prescriptions, rx  # noqa: E402, F401

@@ -9,12 +9,14 @@ events, so a payment recorded at the front desk shows here without a reload.
 from html import escape
 from urllib.parse import quote
 
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from nicegui import ui
 
 from models.billing import ADJUSTMENT_KINDS, PAYMENT_METHODS
 from models.practice import Practice
 from pages.access import PatientViewer
+from pages.entry.not_found import not_found_page
 from pages.patient import blocks, icons, router
 from pages.patient.page import download_viewer, login_url, patient_page
 from services import billing, events, invoice_pdf, invoices
@@ -45,14 +47,14 @@ def _dialable(phone: str) -> str:
 
 # Registered before the page so `/billing/5.pdf` is always the download.
 @router.get('/billing/{invoice_id:id}.pdf', response_model=None)
-async def invoice_pdf_download(invoice_id: int) -> Response:
+async def invoice_pdf_download(request: Request, invoice_id: int) -> Response:
     viewer = await download_viewer()
     if viewer is None:
         return RedirectResponse(login_url(), status_code=303)
     try:
         document = await invoice_pdf.receipt_document(invoice_id, viewer.patient.id)
     except NotFound as error:  # another patient's invoice answers exactly like a missing one
-        return Response(str(error), status_code=404, media_type='text/plain')
+        return await not_found_page(request, str(error))
     content = invoice_pdf.render(document, today_in(viewer.practice.time_zone))
     await invoice_pdf.record_download(document, viewer.actor)
     return Response(

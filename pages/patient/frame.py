@@ -7,6 +7,7 @@ from nicegui import ui
 
 from models.patient import Patient
 from models.practice import Practice
+from pages.logout_form import logout_form
 from pages.patient import icons
 from pages.theme import apply_theme
 
@@ -47,9 +48,7 @@ def frame(
             'text-white text-subtitle1 text-weight-bold no-underline ellipsis'
         ).style('min-width: 0; min-height: 44px; line-height: 44px')
         if signed_in:
-            ui.link('Log out', '/logout').classes('text-white q-pa-sm').style(
-                'min-height: 44px; line-height: 28px; white-space: nowrap'
-            )
+            logout_form('/logout', 'Log out')
     with ui.column().classes('w-full max-w-2xl mx-auto q-pa-md gap-4'):
         if signed_in:
             if patient is not None:

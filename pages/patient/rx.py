@@ -6,10 +6,12 @@ Another patient's prescription answers exactly like a missing one (404, same wor
 
 from html import escape
 
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from nicegui import context, ui
 
 from pages.access import PatientViewer
+from pages.entry.not_found import not_found_page
 from pages.patient import blocks, icons, router
 from pages.patient.page import download_viewer, login_url, patient_page
 from services import prescriptions, rx_pdf, rx_verification
@@ -37,14 +39,14 @@ FACTS_CSS = """
 
 # Registered before the page so `/rx/5.pdf` never reaches the page route (the int convertor keeps them apart too).
 @router.get('/rx/{rx_id:id}.pdf', response_model=None)
-async def rx_pdf_download(rx_id: int) -> Response:
+async def rx_pdf_download(request: Request, rx_id: int) -> Response:
     viewer = await download_viewer()
     if viewer is None:
         return RedirectResponse(login_url(), status_code=303)
     try:
         document = await prescriptions.prescription_for(viewer.patient.id, rx_id)
     except NotFound as error:
-        return Response(str(error), status_code=404, media_type='text/plain')
+        return await not_found_page(request, str(error))
     share = await rx_verification.share_of(document)
     content = rx_pdf.render(document, today_in(document.practice.time_zone), share)
     await prescriptions.record_release(document, 'rx.downloaded', viewer.actor)

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from nicegui import ui
 
 from models.staff import StaffUser
+from pages.logout_form import logout_form
 from pages.theme import apply_theme
 from services import appointment_requests, events, verification_requests
 
@@ -81,6 +82,6 @@ def frame(
         if staff:
             with ui.row().classes('items-center gap-2'):
                 ui.label(f'{staff.name} ({staff.role})')
-                ui.link('Sign out', '/staff/logout').classes('text-white')
+                logout_form('/staff/logout', 'Sign out')
     with ui.column().classes('w-full max-w-6xl mx-auto q-pa-md gap-4'):
         yield

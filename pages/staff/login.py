@@ -1,11 +1,14 @@
 """Staff sign-in and sign-out."""
 
+from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
+from pages import csrf
 from pages.access import STAFF_SESSION_KEY, client_address
 from pages.staff import router
 from pages.staff.frame import frame
+from pages.staff.page import HOME_URL, login_url
 from services import sessions, staff_auth
 from services.errors import DomainError
 
@@ -37,7 +40,16 @@ def staff_login_page(next: str = '/staff', reason: str = '') -> None:  # noqa: A
         ui.button('Sign in', on_click=sign_in).classes('w-full')
 
 
-@router.page('/logout')
-async def staff_logout_page() -> RedirectResponse:
+@router.get('/logout', include_in_schema=False)
+def staff_logout_get() -> RedirectResponse:
+    """Signing out is a POST (another site could make a browser GET this): a GET changes nothing."""
+    return RedirectResponse(HOME_URL, status_code=303)
+
+
+@router.post('/logout', include_in_schema=False)
+async def staff_logout(request: Request) -> RedirectResponse:
+    form = await request.form()
+    if not csrf.is_valid(request, form.get(csrf.FIELD)):
+        return RedirectResponse(HOME_URL, status_code=303)  # a forged or stale form: still signed in, nothing done
     await sessions.close_staff_session(app.storage.user.pop(STAFF_SESSION_KEY, None))
-    return RedirectResponse('/staff/login', status_code=303)
+    return RedirectResponse(login_url(sessions.SIGNED_OUT), status_code=303)

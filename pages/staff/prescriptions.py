@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from nicegui import ui
 
@@ -19,6 +20,7 @@ from models.practice import Provider
 from models.prescription import Prescription, RxKind, RxStatus
 from models.staff import StaffUser
 from pages.dialog import titled_dialog
+from pages.entry.not_found import not_found_page
 from pages.staff import router
 from pages.staff.components import local_time, us_date
 from pages.staff.page import download_viewer, login_url
@@ -59,7 +61,7 @@ SELECTS = {
 
 
 @router.get('/rx/{rx_id:id}.pdf', response_model=None)
-async def staff_rx_pdf(rx_id: int) -> Response:
+async def staff_rx_pdf(request: Request, rx_id: int) -> Response:
     """The copy staff print and hand over (paper release); drafts and void ones are marked as such."""
     viewer = await download_viewer()
     if viewer is None:
@@ -67,7 +69,7 @@ async def staff_rx_pdf(rx_id: int) -> Response:
     try:
         document = await prescriptions.document_for_staff(rx_id)
     except NotFound as error:
-        return Response(str(error), status_code=404, media_type='text/plain')
+        return await not_found_page(request, str(error))
     share = await rx_verification.share_of(document)
     content = rx_pdf.render(document, today_in(document.practice.time_zone), share)
     await prescriptions.record_release(document, 'rx.staff_printed', viewer.actor)

@@ -25,7 +25,7 @@ def test_each_use_gets_its_own_key_and_none_is_the_secret():
     secret = 'x' * 48
     link, cookie = keys.link_key(secret), keys.cookie_key(secret)
 
-    assert len({secret, link, cookie}) == 3
+    assert len({secret, link, cookie, keys.csrf_key(secret)}) == 4
     assert len(link) == len(cookie) == 64
     assert keys.link_key(secret) == link  # the same on every instance that shares the secret
     assert keys.link_key('y' * 48) != link

@@ -1,0 +1,41 @@
+"""Rendering an entry page: the template, the practice's name and phone, the CSRF token, the stylesheet."""
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from pages import csrf
+from pages.entry.stylesheet import STYLESHEET_URL
+from services import patient_portal
+from services.phones import display_phone, phone_e164
+
+templates = Jinja2Templates(directory=Path(__file__).parent / 'templates')
+
+
+async def page(
+    request: Request, template: str, *, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> HTMLResponse:
+    """Render `template` with the frame's context: practice (name, phone, tel: number), token, stylesheet."""
+    practice = await patient_portal.practice_contact()
+    phone = display_phone(practice.phone) if practice is not None and practice.phone else ''
+    context.setdefault('signed_in', False)
+    context.setdefault('tree', 'patient')
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            'practice_name': practice.name if practice is not None else '',
+            'practice_address': (practice.address or '') if practice is not None else '',
+            'phone': phone,
+            'dial': phone_e164(practice.phone) if phone else '',
+            'csrf_field': csrf.FIELD,
+            'csrf_token': csrf.token(request),
+            'stylesheet': STYLESHEET_URL,
+            **context,
+        },
+        status_code=status_code,
+        headers=headers,
+    )

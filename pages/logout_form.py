@@ -1,0 +1,17 @@
+"""The log-out control of both NiceGUI frames: a real form POST carrying the CSRF token (`pages.csrf`).
+
+A GET no longer signs anyone out (another site could make a browser fetch it), so the header's control
+is a small native form; it works even when the page's websocket has dropped.
+"""
+
+from nicegui import ui
+
+from pages import csrf
+
+
+def logout_form(action: str, label: str) -> None:
+    with ui.element('form').props(f'method=post action={action}').classes('q-ma-none'):
+        ui.element('input').props(f'type=hidden name={csrf.FIELD} value={csrf.token()}')
+        ui.button(label).props('type=submit flat no-caps color=white padding="xs sm"').style(
+            'min-height: 44px; white-space: nowrap; text-decoration: underline; font-size: 1rem'
+        )
