@@ -5,6 +5,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from nicegui import Client
 from nicegui.testing import User
 
 from models.portal_account import LoginToken, PortalAccount
@@ -44,13 +45,15 @@ async def test_known_and_unknown_addresses_get_the_same_answer(user: User, smtp_
 
 async def test_the_entry_pages_need_no_nicegui_client_and_name_the_practice(user: User):
     await factories.make_practice(name='Lakeside Family Eye Care', phone='(207) 555-0134')
-    for path in ('/login', '/help'):
+    clients = len(Client.instances)
+    for path in ('/login', '/help', '/login/link/not-a-link'):
         response = await user.http_client.get(path)
         assert response.status_code == 200
         assert 'X-Nicegui-Content' not in response.headers
         assert '<script' not in response.text  # works with JavaScript disabled: there is none
         assert 'Lakeside Family Eye Care' in response.text
         assert 'href="tel:+12075550134"' in response.text
+    assert len(Client.instances) == clients  # an anonymous visitor holds no NiceGUI client
 
 
 async def test_a_form_without_the_right_csrf_token_is_refused(user: User, smtp_server: SmtpServer):

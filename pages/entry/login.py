@@ -70,7 +70,7 @@ async def ask_for_link(request: Request) -> Response:
             title='Log in',
             email=typed,
             error=str(problem),
-            status_code=429,
+            status_code=503 if problem.kind == 'unavailable' else 429,  # the counters are away: not the patient's doing
             headers={'Retry-After': str(problem.retry_after_seconds)},
         )
     app.storage.user[LOGIN_EMAIL_KEY] = address
