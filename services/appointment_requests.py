@@ -12,7 +12,7 @@ from models.practice import Location
 from services import appointment_mail, appointments, audit, events, outbox
 from services.appointments import RequestAlreadyHandled, Slot
 from services.errors import DomainError, NotFound
-from services.typed_text import UNSTORABLE_SENTENCE, one_line, unstorable
+from services.typed_text import UNSTORABLE_SENTENCE, one_line, paragraphs, unstorable
 
 DAYS = ('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat')
 TIMES = ('Morning', 'Afternoon', 'Evening')
@@ -207,11 +207,13 @@ async def schedule(request_id: int, slot: Slot, actor: audit.Actor, *, confirm_o
 
 async def decline(request_id: int, reply: str, actor: audit.Actor) -> AppointmentRequest:
     """Answer a request without booking it; the reply is what the patient reads (by email and in the tab)."""
-    reply = (reply or '').strip()
+    reply = paragraphs(reply)
     if not reply:
         raise InvalidAppointmentRequest('Please write a reply for the patient: it is what they will read.')
     if len(reply) > REPLY_MAX:
         raise InvalidAppointmentRequest(f'Please keep the reply under {REPLY_MAX} characters.')
+    if unstorable(reply, multiline=True):
+        raise InvalidAppointmentRequest(UNSTORABLE_SENTENCE.format(label='reply'))
     request = await get_request(request_id)
     patient = request.patient
     practice = patient.practice

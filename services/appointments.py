@@ -19,6 +19,7 @@ from models.patient import Patient
 from models.practice import Location, Practice, Provider
 from services import appointment_mail, audit, events, outbox
 from services.errors import DomainError, NotFound
+from services.typed_text import UNSTORABLE_SENTENCE, one_line, unstorable
 
 HIDDEN_STATUSES = (AppointmentStatus.CANCELLED, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
 DEFAULT_DURATIONS = {
@@ -30,6 +31,7 @@ DEFAULT_DURATIONS = {
 }
 MAX_DURATION = 8 * 60
 CANCEL_REASON_MAX = 300
+NOTE_MAX = 200  # Appointment.reason
 LONGEST_VISIT = timedelta(minutes=MAX_DURATION)  # how far back an overlapping visit can start
 WITHDRAWN = 'withdrawn'  # outbox status of a reminder taken back before it was sent
 
@@ -210,6 +212,11 @@ async def _checked(
         raise InvalidAppointment(f'Please give a duration between 5 and {MAX_DURATION} minutes.')
     if slot.visit_type not in set(VisitType):
         raise InvalidAppointment('Please choose a visit type from the list.')
+    note = one_line(slot.note)
+    if len(note) > NOTE_MAX:
+        raise InvalidAppointment(f'Please keep the note under {NOTE_MAX} characters.')
+    if unstorable(note):
+        raise InvalidAppointment(UNSTORABLE_SENTENCE.format(label='note'))
     provider = await Provider.filter(id=slot.provider_id, practice_id=practice.id).first()
     location = await Location.filter(id=slot.location_id, practice_id=practice.id).first()
     if provider is None:
@@ -301,7 +308,7 @@ async def book(
             starts_at=starts_at,
             duration_minutes=slot.duration_minutes,
             visit_type=VisitType(slot.visit_type),
-            reason=' '.join(slot.note.split())[:200],
+            reason=one_line(slot.note),
             reminder_for=_reminder_due_already(starts_at, practice),
         )
         if request_id is not None:
@@ -376,7 +383,7 @@ async def reschedule(
             starts_at=starts_at,
             duration_minutes=slot.duration_minutes,
             visit_type=VisitType(slot.visit_type),
-            reason=' '.join(slot.note.split())[:200],
+            reason=one_line(slot.note),
             reminder_for=reminder_for,
         )
         if not moved:
@@ -401,11 +408,13 @@ async def reschedule(
 
 async def cancel(appointment_id: int, reason: str, actor: audit.Actor) -> Appointment:
     """Cancel with a reason the patient reads; a reminder still queued is withdrawn."""
-    reason = ' '.join((reason or '').split())
+    reason = one_line(reason)
     if not reason:
         raise InvalidAppointment('Please give a reason for the cancellation.')
     if len(reason) > CANCEL_REASON_MAX:
         raise InvalidAppointment(f'Please keep the reason under {CANCEL_REASON_MAX} characters.')
+    if unstorable(reason):
+        raise InvalidAppointment(UNSTORABLE_SENTENCE.format(label='reason'))
     appointment = await _booked(appointment_id)
     patient = appointment.patient
     practice = patient.practice

@@ -14,6 +14,7 @@ from services import audit, events
 from services.errors import DomainError
 from services.invoices import MAX_CENTS, InvoiceIsVoid, InvoiceTotals, locked_invoice, totals_of
 from services.money import format_money
+from services.typed_text import UNSTORABLE_SENTENCE, one_line, unstorable
 
 REFERENCE_MAX = 100
 
@@ -49,9 +50,11 @@ def _validated(entry: PaymentInput, what: str) -> PaymentInput:
         raise InvalidPayment(f'The {what} of {format_money(entry.amount_cents)} is too large; please check it.')
     if entry.method not in PAYMENT_METHODS:
         raise InvalidPayment('Choose how the money was paid: ' + ', '.join(PAYMENT_METHODS.values()) + '.')
-    reference = ' '.join((entry.reference or '').split())
+    reference = one_line(entry.reference)
     if len(reference) > REFERENCE_MAX:
         raise InvalidPayment(f'Please keep the reference under {REFERENCE_MAX} characters.')
+    if unstorable(reference):
+        raise InvalidPayment(UNSTORABLE_SENTENCE.format(label='reference'))
     return PaymentInput(entry.amount_cents, entry.paid_on, entry.method, reference)
 
 

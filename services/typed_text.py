@@ -8,8 +8,10 @@ through here, so the service decides, the same on both databases.
 import re
 
 # Control characters (C0, DEL, C1) and lone surrogates, which no database encoding can hold. Tabs and line
-# breaks never get this far in one-line text: `one_line` turns every kind of whitespace into one space.
+# breaks never get this far in one-line text: `one_line` turns every kind of whitespace into one space;
+# `paragraphs` keeps line breaks and nothing else.
 _UNSTORABLE = re.compile('[\x00-\x1f\x7f-\x9f\ud800-\udfff]')
+_UNSTORABLE_IN_PARAGRAPHS = re.compile('[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]')
 
 UNSTORABLE_SENTENCE = 'The {label} contains a character that cannot be saved (a control character). Please retype it.'
 
@@ -19,5 +21,11 @@ def one_line(text: str | None) -> str:
     return ' '.join((text or '').split())
 
 
-def unstorable(text: str) -> bool:
-    return _UNSTORABLE.search(text) is not None
+def paragraphs(text: str | None) -> str:
+    """Several lines (a reply to a patient): each line's spaces tidied, line breaks kept, no blank ends."""
+    lines = (text or '').replace('\r\n', '\n').replace('\r', '\n').split('\n')
+    return '\n'.join(one_line(line) for line in lines).strip('\n')
+
+
+def unstorable(text: str, *, multiline: bool = False) -> bool:
+    return (_UNSTORABLE_IN_PARAGRAPHS if multiline else _UNSTORABLE).search(text) is not None

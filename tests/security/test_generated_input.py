@@ -99,3 +99,23 @@ async def test_an_invoice_is_stored_exactly_or_refused_and_never_half_written(db
         return
     line = await InvoiceLine.get(invoice_id=invoice.id)
     assert line.description == _one_line(description)
+
+
+@GENERATED
+@given(reply=st.one_of(TYPED, st.text(alphabet=st.sampled_from('ab \n\r\t\x00\x1b'), max_size=40)))
+@example(reply='Thank you.\nWe will call you on Monday.\r\n\r\nLakeside')
+async def test_a_declined_request_keeps_its_reply_s_lines_or_refuses_it(db, reply: str):
+    patient = await Patient.first() or await factories.make_active_patient()
+    await AppointmentRequest.filter(patient_id=patient.id).delete()
+    request = await appointment_requests.request_appointment(
+        patient.id, 'Eye exam', appointment_requests.Preferences((), (), ''), audit.SYSTEM
+    )
+    try:
+        await appointment_requests.decline(request.id, reply, audit.SYSTEM)
+    except DomainError as refused:
+        assert str(refused).strip()
+        assert (await AppointmentRequest.get(id=request.id)).status == 'pending'
+        return
+    stored = await AppointmentRequest.get(id=request.id)
+    expected = '\n'.join(_one_line(line) for line in reply.replace('\r\n', '\n').replace('\r', '\n').split('\n'))
+    assert stored.reply == expected.strip('\n')
