@@ -37,7 +37,7 @@ async def test_staff_log_a_request_see_the_mismatch_and_answer_inaccurate(user: 
     user.find(marker='save-request').click()
 
     await user.should_see('Request logged.')
-    await user.should_see('1 stated value differ from the record.')
+    await user.should_see('1 stated value differs from the record.')
     request = await VerificationRequest.get(seller_name='LensMart Online')
     assert request.patient_id == patient.id and request.channel == 'phone'
     assert user.find(marker='open-verifications').elements.pop().text == '1'

@@ -146,7 +146,7 @@ class VerificationDesk:
         summary = (
             'The stated values match the current prescription.'
             if not mismatches
-            else f'{len(mismatches)} stated value{"s" if len(mismatches) != 1 else ""} differ from the record.'
+            else f'{len(mismatches)} stated value{"s differ" if len(mismatches) != 1 else " differs"} from the record.'
         )
         expired = prescriptions.is_expired(rx, today_in(self.zone))
         ends = (
