@@ -37,18 +37,18 @@ async def test_patient_shares_and_stops_sharing_from_the_prescriptions_tab(user:
     rx = await factories.make_spectacle_rx(patient)
     await sign_in(user, smtp_server, patient)
     await user.open('/prescriptions')
-    await user.should_see('Share with an optician or store')
+    await user.should_see('Share with an optician or store', retries=100)
     first = await rx_verification.current_code(rx)
 
     user.find(marker=f'share-{rx.id}').click()
-    await user.should_see('Share this prescription')
-    await user.should_see(rx_verification.share_for(first, await patient.practice).display)
+    await user.should_see('Share this prescription', retries=100)
+    await user.should_see(rx_verification.share_for(first, await patient.practice).display, retries=100)
     user.find('Close').click()
 
     user.find(marker=f'stop-sharing-{rx.id}').click()
-    await user.should_see('Stop sharing this prescription?')
+    await user.should_see('Stop sharing this prescription?', retries=100)
     user.find(marker='confirm-stop-sharing').click()
-    await user.should_see('Sharing stopped. The old code no longer works.')
+    await user.should_see('Sharing stopped. The old code no longer works.', retries=100)
 
     async def withdrawn() -> bool:
         return await RxVerificationCode.filter(prescription_id=rx.id, withdrawn_at__isnull=False).exists()
@@ -63,6 +63,6 @@ async def test_the_print_view_shows_the_code(user: User, smtp_server: SmtpServer
     rx = await factories.make_spectacle_rx(patient)
     await sign_in(user, smtp_server, patient)
     await user.open(f'/rx/{rx.id}')
-    await user.should_see('Check this prescription')
+    await user.should_see('Check this prescription', retries=100)
     code = await rx_verification.current_code(rx)
-    await user.should_see(rx_verification.share_for(code, await patient.practice).display)
+    await user.should_see(rx_verification.share_for(code, await patient.practice).display, retries=100)
