@@ -14,6 +14,7 @@ from models.prescription import Prescription, RxStatus
 from services import audit, events, prescriptions
 from services.fhir_r4 import bundle, resources, vision
 from services.fhir_r4.common import FhirProblem, Warnings
+from services.invoices import AdjustmentDraft, LineDraft
 from tests import factories
 from tests.databases import service_context
 
@@ -297,11 +298,19 @@ async def test_round_trip_export_import_into_an_empty_database_and_export_again(
             ],
         }
         await resources.write('Appointment', appointment, ACTOR, None, Warnings(), {})
+    await factories.make_invoice(
+        patient,
+        [LineDraft('Exam', 12000), LineDraft('Lenses', 4550, quantity=2, taxable=True)],
+        paid_cents=2000,
+        provider_id=provider_id,
+        insurance_expected_cents=5000,
+        adjustments=[AdjustmentDraft('discount', 500, 'Loyalty')],
+    )
 
     exported = await bundle.export_patient(patient.id, 'https://old.example/fhir/R4')
     assert [e['resource']['resourceType'] for e in exported['entry']] == [
         'Practitioner', 'Location', 'Patient', 'VisionPrescription', 'VisionPrescription', 'VisionPrescription',
-        'Appointment', 'Appointment',
+        'Appointment', 'Appointment', 'Invoice',
     ]  # fmt: skip
     async with service_context(_modules()):  # a second, empty database
         await factories.make_ready_practice()

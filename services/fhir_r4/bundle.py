@@ -13,11 +13,12 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models.appointment import Appointment
+from models.billing import Invoice
 from models.patient import Patient
 from models.practice import Location, Provider
 from models.prescription import Prescription, RxStatus
 from services import audit, events
-from services.fhir_r4 import resources, vision
+from services.fhir_r4 import invoices, resources, vision
 from services.fhir_r4.appointments import to_fhir as appointment_resource
 from services.fhir_r4.common import FhirProblem, Warnings, identifiers_of, outcome
 from services.fhir_r4.locations import to_fhir as location_resource
@@ -29,7 +30,7 @@ MAX_ENTRIES = 1000
 
 
 async def export_patient(patient_id: int, base_url: str) -> dict[str, Any]:
-    """The patient, their prescriptions and appointments, and the providers and locations these name,
+    """The patient, their prescriptions, appointments and invoices, and the providers and locations these name,
     as a transaction Bundle another portal (or this one, empty) can import."""
     patient = await Patient.get_or_none(id=patient_id)
     if patient is None:
@@ -41,8 +42,15 @@ async def export_patient(patient_id: int, base_url: str) -> dict[str, Any]:
         key=lambda rx: (rx.status == RxStatus.SUPERSEDED, -rx.issue_date.toordinal(), rx.id),
     )
     visits = await Appointment.filter(patient_id=patient_id).order_by('starts_at', 'id')
+    bills = (
+        await Invoice.filter(patient_id=patient_id)
+        .order_by('issued_on', 'id')
+        .prefetch_related('lines', 'adjustments', 'payments')
+    )
     provider_ids = sorted(
-        {rx.provider_id for rx in prescriptions} | {a.provider_id for a in visits if a.provider_id}  # type: ignore[attr-defined]
+        {rx.provider_id for rx in prescriptions}  # type: ignore[attr-defined]
+        | {a.provider_id for a in visits if a.provider_id}  # type: ignore[attr-defined]
+        | {b.provider_id for b in bills if b.provider_id}  # type: ignore[attr-defined]
     )
     location_ids = sorted({a.location_id for a in visits if a.location_id})  # type: ignore[attr-defined]
     providers = await Provider.filter(id__in=provider_ids).order_by('id')
@@ -52,11 +60,13 @@ async def export_patient(patient_id: int, base_url: str) -> dict[str, Any]:
     patient_ids_found = await identifiers_of('Patient', [patient.id])
     rx_ids_found = await identifiers_of('VisionPrescription', [rx.id for rx in prescriptions])
     visit_ids_found = await identifiers_of('Appointment', [a.id for a in visits])
+    bill_ids_found = await identifiers_of('Invoice', [b.id for b in bills])
     found = [practitioner_resource(p, provider_ids_found.get(p.id, [])) for p in providers]
     found += [location_resource(place, location_ids_found.get(place.id, [])) for place in places]
     found.append(patient_resource(patient, patient_ids_found.get(patient.id, [])))
     found += [vision.to_fhir(rx, rx_ids_found.get(rx.id, [])) for rx in prescriptions]
     found += [appointment_resource(a, visit_ids_found.get(a.id, [])) for a in visits]
+    found += [invoices.to_fhir(b, bill_ids_found.get(b.id, [])) for b in bills]
     return {
         'resourceType': 'Bundle',
         'type': 'transaction',

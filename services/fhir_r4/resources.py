@@ -4,7 +4,7 @@ from types import ModuleType
 from typing import Any
 
 from services import audit
-from services.fhir_r4 import appointments, locations, patients, practitioners, vision
+from services.fhir_r4 import appointments, invoices, locations, patients, practitioners, vision
 from services.fhir_r4.common import FhirProblem, Warnings
 
 MAPPERS: dict[str, ModuleType] = {
@@ -13,6 +13,7 @@ MAPPERS: dict[str, ModuleType] = {
     'Location': locations,
     'VisionPrescription': vision,
     'Appointment': appointments,
+    'Invoice': invoices,
 }
 # Search parameters each type understands (anything else is refused, not silently ignored).
 SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
@@ -21,6 +22,7 @@ SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
     'Location': ('_id', 'identifier', 'name'),
     'VisionPrescription': ('_id', 'identifier', 'patient', 'date', 'status'),
     'Appointment': ('_id', 'identifier', 'patient', 'date', 'status'),
+    'Invoice': ('_id', 'identifier', 'patient', 'date'),
 }
 
 
