@@ -9,6 +9,7 @@ from services import audit
 from services.errors import DomainError, NotFound
 from services.patients import InvalidPhone, validated_phone
 from services.practice_setup import current_practice
+from services.typed_text import UNSTORABLE_SENTENCE, unstorable
 
 NAME_MAX = 200
 ADDRESS_MAX = 300
@@ -38,6 +39,8 @@ def _validated(data: LocationInput) -> dict[str, str]:
         phone = validated_phone(data.phone)
     except InvalidPhone as error:
         raise LocationInvalid(f'Location phone: {error}') from None
+    if unstorable(name + address):
+        raise LocationInvalid(UNSTORABLE_SENTENCE.format(label='location name or address'))
     return {'name': name, 'address': address, 'phone': phone}
 
 

@@ -17,6 +17,7 @@ from models.practice import Practice
 from services import audit
 from services.errors import DomainError
 from services.patients import InvalidPhone, validated_phone
+from services.typed_text import UNSTORABLE_SENTENCE, one_line, unstorable
 from services.us_states import state_code
 
 NAME_MAX = 200
@@ -73,11 +74,13 @@ def validated_time_zone(name: str | None) -> str:
 
 
 def _text(value: str | None, label: str, maximum: int = NAME_MAX, *, required: bool = False) -> str:
-    value = ' '.join((value or '').split())
+    value = one_line(value)
     if required and not value:
         raise PracticeInvalid(f'Please enter the {label}.')
     if len(value) > maximum:
         raise PracticeInvalid(f'The {label} can have at most {maximum} characters.')
+    if unstorable(value):
+        raise PracticeInvalid(UNSTORABLE_SENTENCE.format(label=label))
     return value
 
 

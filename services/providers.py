@@ -12,6 +12,7 @@ from models.practice import Provider
 from services import audit
 from services.errors import DomainError, NotFound
 from services.practice_setup import current_practice
+from services.typed_text import UNSTORABLE_SENTENCE, unstorable
 from services.us_states import state_code
 
 NAME_MAX = 200
@@ -74,6 +75,8 @@ def _validated(data: ProviderInput) -> dict[str, str]:
         raise ProviderInvalid('Please enter the license number: it is printed on every prescription.')
     if len(license_number) > LICENSE_MAX:
         raise ProviderInvalid(f'The license number can have at most {LICENSE_MAX} characters.')
+    if unstorable(name + credentials + license_number):
+        raise ProviderInvalid(UNSTORABLE_SENTENCE.format(label='name, credentials or license number'))
     state = state_code(data.license_state)
     if not state:
         raise ProviderInvalid('Please enter the state that issued the license, as its two-letter code, such as VT.')

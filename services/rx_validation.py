@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from models.prescription import RxKind, RxPurpose
 from services.errors import DomainError
+from services.typed_text import UNSTORABLE_SENTENCE, one_line, unstorable
 
 EYES = ('OD', 'OS')
 EYE_NAMES = {'OD': 'Right eye (OD)', 'OS': 'Left eye (OS)'}
@@ -239,9 +240,11 @@ def _millimeters(text: str, where: str, what: str, bounds: tuple[Decimal, Decima
 
 
 def _text(value: str, where: str, what: str, limit: int = TEXT_MAX) -> str:
-    value = ' '.join((value or '').split())
+    value = one_line(value)
     if len(value) > limit:
         raise InvalidPrescription(f'{where}: please keep the {what} under {limit} characters.')
+    if unstorable(value):
+        raise InvalidPrescription(f'{where}: ' + UNSTORABLE_SENTENCE.format(label=what))
     return value
 
 
@@ -250,6 +253,8 @@ def _notes(value: str) -> str:
     value = (value or '').strip()
     if len(value) > NOTES_MAX:
         raise InvalidPrescription(f'Notes: please keep the notes under {NOTES_MAX} characters.')
+    if unstorable(value.replace('\r\n', '\n').replace('\t', ' '), multiline=True):
+        raise InvalidPrescription('Notes: ' + UNSTORABLE_SENTENCE.format(label='notes'))
     return value
 
 

@@ -19,6 +19,7 @@ from services import audit, events, outbox, staff_password
 from services.email_addresses import InvalidEmail, normalize_email, validated_email
 from services.errors import DomainError, NotFound
 from services.practice_setup import current_practice
+from services.typed_text import UNSTORABLE_SENTENCE, unstorable
 
 NAME_MAX = 200
 ROLE_NAMES = {'admin': 'Administrator', 'staff': 'Staff'}
@@ -78,6 +79,8 @@ async def add_member(name: str, email: str, role: str, actor: audit.Actor) -> St
         raise TeamError("Please enter the team member's name.")
     if len(name) > NAME_MAX:
         raise TeamError(f'The name can have at most {NAME_MAX} characters.')
+    if unstorable(name):
+        raise TeamError(UNSTORABLE_SENTENCE.format(label='name'))
     try:
         address = normalize_email(validated_email(email))
     except InvalidEmail as error:

@@ -7,6 +7,7 @@ Inputs: any unicode (control characters, NUL, RTL marks, emoji, combining marks)
 
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -14,8 +15,11 @@ from models.appointment import AppointmentRequest
 from models.audit import AuditEvent
 from models.billing import Invoice, InvoiceLine
 from models.patient import Patient
-from services import appointment_requests, audit, invoices, patients
+from services import appointment_requests, audit, invoices, patients, team
 from services.errors import DomainError
+from services.locations import LocationInput, add_location
+from services.practice_setup import PracticeDetails, save_practice
+from services.providers import ProviderInput, add_provider
 from tests import factories
 
 TYPED = st.one_of(
@@ -119,3 +123,32 @@ async def test_a_declined_request_keeps_its_reply_s_lines_or_refuses_it(db, repl
     stored = await AppointmentRequest.get(id=request.id)
     expected = '\n'.join(_one_line(line) for line in reply.replace('\r\n', '\n').replace('\r', '\n').split('\n'))
     assert stored.reply == expected.strip('\n')
+
+
+async def _practice_named(name: str) -> object:
+    return await save_practice(
+        PracticeDetails(name=name, phone='(802) 555-0100', time_zone='America/New_York'), audit.SYSTEM
+    )
+
+
+async def _location_named(name: str) -> object:
+    await factories.make_ready_practice() if not await Patient.exists() else None
+    return await add_location(LocationInput(name, '1 Main St'), audit.SYSTEM)
+
+
+async def _provider_named(name: str) -> object:
+    await factories.make_ready_practice() if not await Patient.exists() else None
+    return await add_provider(ProviderInput(name, 'OD', 'VT-123', 'VT', '1234567893'), audit.SYSTEM)
+
+
+async def _member_named(name: str) -> object:
+    return await team.add_member(name, 'new.member@example.com', 'staff', audit.SYSTEM)
+
+
+@pytest.mark.parametrize('write', [_practice_named, _location_named, _provider_named, _member_named])
+@pytest.mark.parametrize('typed', ['Lake\x00side', 'Lake\x1b[31mside', 'Lake\x7fside'])
+async def test_setup_and_team_names_with_control_characters_are_refused_with_a_sentence(db, smtp_server, write, typed):
+    before = await _counts(AuditEvent)
+    with pytest.raises(DomainError, match='cannot be saved'):
+        await write(typed)
+    assert await _counts(AuditEvent) == before
