@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tortoise.context import TortoiseContext
 
+from portal import keys
 from portal.db import apply_migrations, tortoise_config
 from portal.devmail import _free_port
 from services import audit, magic_link
@@ -75,7 +76,8 @@ async def _seed(url: str, base_url: str, secret: str) -> str:
         await factories.make_contact_lens_rx(patient, provider)
         await factories.make_appointment(patient, in_days=10)
         await factories.make_invoice(patient, [('Comprehensive eye exam', 18500)], paid_cents=5000)
-        magic_link.configure(magic_link.LinkSettings(secret=secret, base_url=base_url))
+        # Signed as the server will check it: with the link key derived from the secret, not the secret.
+        magic_link.configure(magic_link.LinkSettings(secret=keys.link_key(secret), base_url=base_url))
         account = await patient.portal_account
         issued = await magic_link.issue_link(account, audit.Actor('staff', staff.id, staff.name), purpose='login_link')
         return issued.url
