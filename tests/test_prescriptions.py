@@ -50,6 +50,8 @@ async def test_prescription_list_shows_own_prescriptions_latest_first_with_expir
     cards = sorted(user.find(kind=ui.html, content='prescription issued').elements, key=lambda e: e.id)  # page order
     headings = [card.content.split('</h2>')[0].rsplit('>', 1)[1] for card in cards]
     assert headings.index('Contact lens prescription') < headings.index('Glasses prescription')
+    expired = next(card.content for card in cards if 'Glasses prescription' in card.content)
+    assert '<a href="/appointments#request">request an exam</a>' in expired  # no dead end: straight to the form
 
 
 async def test_home_goes_to_prescriptions(user: User, smtp_server: SmtpServer):

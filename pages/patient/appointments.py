@@ -23,6 +23,8 @@ from services.appointment_requests import DAYS, MAX_PENDING, TIMES, Preferences
 from services.errors import DomainError, NotFound
 from services.prescriptions import long_date
 
+REQUEST_ANCHOR = 'request'  # /appointments#request: where an expired Rx sends the patient
+
 CSS = """
 .pp-badge.scheduled, .pp-badge.booked { background: #1b7f3b; }
 .pp-badge.declined, .pp-badge.cancelled { background: #b3261e; }
@@ -132,6 +134,7 @@ async def appointments_page(viewer: PatientViewer) -> None:
 
     @ui.refreshable
     def request_form(can_request: bool) -> None:
+        ui.html(f'<span id="{REQUEST_ANCHOR}"></span>', sanitize=False)  # NiceGUI owns its elements' ids
         ui.label('Request an appointment').classes('text-h6 q-mt-md').props('role=heading aria-level=2')
         blocks.block(urgent_notice(practice))
         if not can_request:

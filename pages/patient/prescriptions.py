@@ -161,7 +161,8 @@ def _card(rx: Prescription, today: date) -> None:
     if replaced:
         badge, note = blocks.badge('Replaced', 'expired'), 'A newer prescription replaces this one.'
     elif expired:
-        badge, note = blocks.badge('Expired', 'expired'), 'This prescription has expired: book an exam for a new one.'
+        badge = blocks.badge('Expired', 'expired')
+        note = 'This prescription has expired: <a href="/appointments#request">request an exam</a> for a new one.'
     else:
         badge, note = blocks.badge('Current', 'current'), ''
     blocks.block(
@@ -175,7 +176,7 @@ def _card(rx: Prescription, today: date) -> None:
         + (f'<span>PD: {escape(prescriptions.format_pd(rx))}</span>' if prescriptions.format_pd(rx) else '')
         + '</div>'
         f'{blocks.rx_table(prescriptions.eye_rows(rx), contact_lens=rx.kind == "contact_lens")}'
-        + (f'<p class="q-ma-none text-body2">{escape(note)}</p>' if note else '')
+        + (f'<p class="q-ma-none text-body2">{note}</p>' if note else '')  # our own words and markup
         + '<div class="pp-actions">'
         f'{blocks.link_button("View / print", f"/rx/{rx.id}", icons.PRINT)}'
         f'{blocks.link_button("Download PDF", f"/rx/{rx.id}.pdf", icons.DOWNLOAD, download=True)}'
