@@ -14,4 +14,5 @@ MODEL_MODULES = [
     'models.outbox',
     'models.audit',
     'models.api_client',
+    'models.csv_import',
 ]

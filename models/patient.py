@@ -24,13 +24,14 @@ class Patient(Model):
     search_name = fields.CharField(max_length=210, default='', db_index=True)  # 'first last', folded
     search_last = fields.CharField(max_length=210, default='', db_index=True)  # 'last first', folded
     address = fields.CharField(max_length=300, default='')
-    chart_number = fields.CharField(max_length=30, default='')
+    chart_number = fields.CharField(max_length=30, default='')  # the practice system's id: imports match on it
+    imported_at = fields.DatetimeField(null=True)  # set when a CSV import created the record
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     is_demo = fields.BooleanField(default=False, db_default=False)  # seeded by --demo; `remove-demo` deletes it
 
     class Meta:
-        indexes = (('last_name', 'first_name'),)
+        indexes = (('last_name', 'first_name'), ('chart_number',))
 
     @property
     def full_name(self) -> str:

@@ -26,6 +26,7 @@ from portal.devmail import DevMailbox
 from portal.headers import SecurityHeadersMiddleware
 from portal.mail import smtp_transport
 from services import events, magic_link, outbox, reminders, sessions, throttle
+from services.csv_import import jobs as import_jobs
 from services.transports import TwilioTransport
 
 log = logging.getLogger('portal')
@@ -134,6 +135,7 @@ def create_app(settings: Settings) -> None:
         if dev_mailbox:
             dev_mailbox.start()
         retry_task = asyncio.create_task(_retry_outbox_forever())
+        await import_jobs.resume_waiting()  # a job queued or interrupted before this start goes on
 
     async def shutdown() -> None:
         if retry_task:
@@ -141,6 +143,7 @@ def create_app(settings: Settings) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await retry_task
         await outbox.wait_for_pending()
+        await import_jobs.stop_background()
         await bus.close()
         if dev_mailbox:
             dev_mailbox.stop()
@@ -237,3 +240,7 @@ async def _retry_outbox_forever() -> None:
             await reminders.send_due()  # claimed atomically: two instances never queue the same reminder
         except Exception:
             log.exception('appointment reminder pass failed')
+        try:
+            await import_jobs.resume_waiting()  # claimed atomically: a job runs on one instance only
+        except Exception:
+            log.exception('import pass failed')

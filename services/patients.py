@@ -275,6 +275,11 @@ def _apply(patient: Patient, data: PatientInput, *, new: bool) -> list[str]:
     return changed
 
 
+def apply_input(patient: Patient, data: PatientInput, *, new: bool) -> list[str]:
+    """The form's rules for other writers (CSV import): validate `data` onto `patient`, return what changed."""
+    return _apply(patient, data, new=new)
+
+
 async def get_patient(patient_id: int) -> Patient:
     """The patient with its practice (for the time zone and messages); NotFound otherwise."""
     patient = await Patient.get_or_none(id=patient_id).select_related('practice')

@@ -1,0 +1,7 @@
+"""CSV import of records from the practice's existing system: reading a file, mapping its columns,
+matching rows to patients, and applying them as a resumable background job.
+
+Modules: `reading` (bytes -> rows), `mapping` (columns -> fields, remembered per kind, templates),
+`patients` (plan and apply patient rows through the patient service's rules), `jobs` (the job:
+claim, run in chunks, resume, review of held rows).
+"""

@@ -1,0 +1,275 @@
+"""Patient rows: validated by the patient form's own rules, matched to the charts already on file, then
+written in batches (one transaction per chunk, each record with its audit row).
+
+Matching: the chart number first; without one (or when no chart has it), first name + last name + date
+of birth. More than one candidate, or a single candidate carrying a different chart number, is ambiguous:
+the row is held for a person to resolve. A blank cell never erases what is on file, and the login email of
+an active portal account is never changed (the row says so instead).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from models.audit import AuditEvent
+from models.patient import Patient
+from models.portal_account import PortalAccount
+from models.practice import Practice
+from services import audit
+from services.email_addresses import normalize_email
+from services.errors import DomainError
+from services.patients import PatientInput, apply_input, derive_search_columns, fold, parse_date
+from services.phones import phone_digits
+
+FIELDS = ('chart_number', 'first_name', 'last_name', 'date_of_birth', 'email', 'phone', 'address')
+
+
+class Action(StrEnum):
+    CREATE = 'create'
+    UPDATE = 'update'
+    UNCHANGED = 'unchanged'
+    REFUSED = 'refused'
+    HELD = 'held'
+
+
+ACTION_LABELS = {
+    Action.CREATE: 'New patient',
+    Action.UPDATE: 'Update',
+    Action.UNCHANGED: 'No change',
+    Action.REFUSED: 'Refused',
+    Action.HELD: 'Held for review',
+}
+
+
+@dataclass
+class Prepared:
+    """A row after the checks that need no database: its values, and either a valid new record or a reason."""
+
+    row_number: int
+    values: dict[str, str]
+    record: Patient | None = None  # the row as a new patient, validated
+    reason: str = ''  # why the row is refused
+
+
+@dataclass
+class RowPlan:
+    row_number: int
+    action: Action
+    values: dict[str, str]
+    reason: str = ''  # refused or held: why; update/unchanged: a note (the login email left alone)
+    patient: Patient | None = None  # the record to insert or update
+    changed: list[str] = field(default_factory=list)
+    candidates: list[int] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f'{self.values.get("last_name", "")}, {self.values.get("first_name", "")}'.strip(', ')
+
+
+def row_values(cells: list[str], headers: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    index = {heading: i for i, heading in enumerate(headers)}
+    return {
+        name: (cells[index[heading]].strip() if index[heading] < len(cells) else '')
+        for name, heading in mapping.items()
+    }
+
+
+def identity(values: dict[str, str]) -> tuple[str, ...]:
+    """What makes two rows of one file the same patient: the chart number, else name and date of birth."""
+    chart = values.get('chart_number', '').strip().lower()
+    if chart:
+        return ('chart', chart)
+    born = parse_date(values.get('date_of_birth', ''))
+    name = f'{fold(values.get("first_name"))} {fold(values.get("last_name"))}'
+    return ('person', name, born.isoformat() if born else values.get('date_of_birth', ''))
+
+
+def duplicates(rows: list[tuple[int, dict[str, str]]]) -> dict[int, int]:
+    """row number -> the earlier row of the same patient, over the whole file (the first one wins)."""
+    first: dict[tuple[str, ...], int] = {}
+    found: dict[int, int] = {}
+    for number, values in rows:
+        key = identity(values)
+        if key in first:
+            found[number] = first[key]
+        else:
+            first[key] = number
+    return found
+
+
+def patient_input(values: dict[str, str]) -> PatientInput:
+    return PatientInput(**{name: values.get(name, '') for name in FIELDS})
+
+
+def prepare(rows: list[tuple[int, dict[str, str]]], duplicate_of: dict[int, int]) -> list[Prepared]:
+    """The checks of the patient form, row by row (CPU only: runs in a thread for big files)."""
+    prepared = []
+    for number, values in rows:
+        if number in duplicate_of:
+            what = 'chart number' if values.get('chart_number') else 'name and date of birth'
+            prepared.append(
+                Prepared(
+                    number, values, reason=f'Duplicate in the file: the same {what} as row {duplicate_of[number]}.'
+                )
+            )
+            continue
+        record = Patient()
+        try:
+            apply_input(record, patient_input(values), new=True)
+        except DomainError as error:
+            prepared.append(Prepared(number, values, reason=str(error)))
+            continue
+        prepared.append(Prepared(number, values, record=derive_search_columns(record)))
+    return prepared
+
+
+def merged_input(patient: Patient, values: dict[str, str], login_locked: bool) -> tuple[PatientInput, str]:
+    """The file's values over the record's: blank cells keep what is on file; the same email or phone written
+    differently is no change; an active portal account keeps its login email (the note says so)."""
+    current = {
+        'chart_number': patient.chart_number,
+        'first_name': patient.first_name,
+        'last_name': patient.last_name,
+        'date_of_birth': patient.date_of_birth.isoformat(),
+        'email': patient.email,
+        'phone': patient.phone,
+        'address': patient.address,
+    }
+    merged = {name: (values.get(name) or current[name]) for name in FIELDS}
+    note = ''
+    if normalize_email(merged['email']) == patient.email_normalized:
+        merged['email'] = patient.email
+    elif login_locked:
+        merged['email'] = patient.email
+        note = (
+            f'The email address was not changed to "{values.get("email")}": this patient\'s portal is active and '
+            'its login email can only be changed on the profile (disable the portal, correct it, enable it again).'
+        )
+    if phone_digits(merged['phone']) == patient.phone_digits:
+        merged['phone'] = patient.phone
+    return patient_input(merged), note
+
+
+def _candidates_by_person(patients: list[Patient]) -> dict[tuple[str, date], list[Patient]]:
+    found: dict[tuple[str, date], list[Patient]] = {}
+    for patient in patients:
+        found.setdefault((patient.search_name, patient.date_of_birth), []).append(patient)
+    return found
+
+
+async def plan(prepared: list[Prepared]) -> list[RowPlan]:
+    """What each row would do to the records on file now: three queries for the whole chunk."""
+    valid = [p for p in prepared if p.record is not None]
+    charts = sorted({p.record.chart_number for p in valid if p.record.chart_number})  # type: ignore[union-attr]
+    by_chart: dict[str, list[Patient]] = {}
+    for patient in await Patient.filter(chart_number__in=charts) if charts else []:
+        by_chart.setdefault(patient.chart_number, []).append(patient)
+    unmatched = [p.record for p in valid if not by_chart.get(p.record.chart_number)]  # type: ignore[union-attr]
+    names = sorted({r.search_name for r in unmatched if r})
+    born = sorted({r.date_of_birth for r in unmatched if r})
+    by_person = _candidates_by_person(
+        await Patient.filter(search_name__in=names, date_of_birth__in=born) if names else []
+    )
+    plans: list[RowPlan] = []
+    for item in prepared:
+        record = item.record
+        if record is None:
+            plans.append(RowPlan(item.row_number, Action.REFUSED, item.values, item.reason))
+            continue
+        matches = by_chart.get(record.chart_number, []) if record.chart_number else []
+        if not matches:
+            same_person = by_person.get((record.search_name, record.date_of_birth), [])
+            matches = [p for p in same_person if not (p.chart_number and record.chart_number)]
+            if same_person and (len(same_person) > 1 or not matches):
+                plans.append(_held(item, same_person))
+                continue
+        if len(matches) > 1:
+            plans.append(_held(item, matches))
+        elif matches:
+            plans.append(RowPlan(item.row_number, Action.UPDATE, item.values, patient=matches[0]))
+        else:
+            plans.append(RowPlan(item.row_number, Action.CREATE, item.values, patient=record))
+    await _compare(plans)
+    return plans
+
+
+def _held(item: Prepared, candidates: list[Patient]) -> RowPlan:
+    charts = ', '.join(p.chart_number or 'no chart number' for p in candidates)
+    reason = (
+        f'{len(candidates)} patients already on file match this name and date of birth ({charts}). '
+        'Choose the right one, or create a new patient.'
+        if len(candidates) > 1
+        else f'A patient with this name and date of birth is on file with another chart number ({charts}). '
+        'Choose whether it is the same person, or create a new patient.'
+    )
+    return RowPlan(item.row_number, Action.HELD, item.values, reason, candidates=[p.id for p in candidates])
+
+
+async def _compare(plans: list[RowPlan]) -> None:
+    """Matched rows become update or unchanged, with the active-portal rule applied."""
+    matched = [p for p in plans if p.action == Action.UPDATE]
+    if not matched:
+        return
+    active = set(
+        await PortalAccount.filter(
+            patient_id__in=[p.patient.id for p in matched],  # type: ignore[union-attr]
+            active_email__not_isnull=True,
+        ).values_list('patient_id', flat=True)
+    )
+    for item in matched:
+        patient = item.patient
+        assert patient is not None
+        data, item.reason = merged_input(patient, item.values, patient.id in active)
+        try:
+            item.changed = apply_input(patient, data, new=False)
+        except DomainError as error:
+            item.action, item.reason, item.patient = Action.REFUSED, str(error), None
+            continue
+        if not item.changed:
+            item.action = Action.UNCHANGED
+
+
+async def apply(plans: list[RowPlan], practice: Practice, actor: audit.Actor, stamp: datetime) -> None:
+    """Write the planned creates and updates with their audit rows. Call inside the chunk's transaction.
+
+    New patients go in with one multi-row insert; their ids are read back by `stamp` (this chunk's
+    `imported_at`, unique to it), in insertion order.
+    """
+    creates = [p for p in plans if p.action == Action.CREATE]
+    for item in creates:
+        assert item.patient is not None
+        item.patient.practice_id = practice.id  # type: ignore[attr-defined]
+        item.patient.imported_at = stamp
+    if creates:
+        await Patient.bulk_create([p.patient for p in creates])  # type: ignore[misc]
+        ids = await Patient.filter(imported_at=stamp).order_by('id').values_list('id', flat=True)
+        if len(ids) != len(creates):
+            raise RuntimeError('new patients could not be read back')  # the chunk rolls back
+        for item, patient_id in zip(creates, ids, strict=True):
+            item.patient.id = patient_id  # type: ignore[union-attr]
+            item.patient._saved_in_db = True  # type: ignore[union-attr]
+    events: list[AuditEvent] = []
+    for item in plans:
+        if item.action == Action.CREATE:
+            action, detail = 'patient.imported', {'row': item.row_number}
+        elif item.action == Action.UPDATE:
+            await derive_search_columns(item.patient).save()  # type: ignore[arg-type]
+            action, detail = 'patient.updated', {'fields': item.changed, 'row': item.row_number}
+        else:
+            continue
+        patient_id = item.patient.id  # type: ignore[union-attr]
+        events.append(
+            AuditEvent(
+                action=action,
+                actor_type=actor.type,
+                actor_id=actor.id,
+                actor_label=actor.label,
+                client_address=actor.client_address,
+                patient_id=patient_id,
+                object_type='patient',
+                object_id=patient_id,
+                detail=detail,
+            )
+        )
+    if events:
+        await AuditEvent.bulk_create(events)
