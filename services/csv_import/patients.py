@@ -232,8 +232,8 @@ async def _compare(plans: list[RowPlan]) -> None:
 async def apply(plans: list[RowPlan], practice: Practice, actor: audit.Actor, stamp: datetime) -> None:
     """Write the planned creates and updates with their audit rows. Call inside the chunk's transaction.
 
-    New patients go in with one multi-row insert; their ids are read back by `stamp` (this chunk's
-    `imported_at`, unique to it), in insertion order.
+    New patients go in with one multi-row insert; their ids are read back, above the highest id before
+    it, by `stamp` (this chunk's `imported_at`, unique to it), in insertion order.
     """
     creates = [p for p in plans if p.action == Action.CREATE]
     for item in creates:
@@ -241,8 +241,13 @@ async def apply(plans: list[RowPlan], practice: Practice, actor: audit.Actor, st
         item.patient.practice_id = practice.id  # type: ignore[attr-defined]
         item.patient.imported_at = stamp
     if creates:
+        last = await Patient.all().order_by('-id').limit(1).values_list('id', flat=True)
         await Patient.bulk_create([p.patient for p in creates])  # type: ignore[misc]
-        ids = await Patient.filter(imported_at=stamp).order_by('id').values_list('id', flat=True)
+        ids = (
+            await Patient.filter(id__gt=last[0] if last else 0, imported_at=stamp)
+            .order_by('id')
+            .values_list('id', flat=True)
+        )
         if len(ids) != len(creates):
             raise RuntimeError('new patients could not be read back')  # the chunk rolls back
         for item, patient_id in zip(creates, ids, strict=True):
