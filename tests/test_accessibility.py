@@ -118,6 +118,7 @@ async def _staff_pages(page: Page, base_url: str) -> list[str]:
         '/staff/team',
         '/staff/api-clients',
         '/staff/email-upkeep',
+        '/staff/import',
         '/staff/release-evidence',
         '/staff/setup',
         '/staff/requests',

@@ -8,6 +8,7 @@ router = APIRouter(prefix='/staff')
 from pages.staff import (  # noqa: E402, F401
     api_clients,
     audit,
+    csv_import,
     email_upkeep,
     login,
     practice_settings,

@@ -78,6 +78,7 @@ def frame(
                 ui.link('Practice settings', '/staff/settings').classes('text-white')
                 ui.link('Team', '/staff/team').classes('text-white')
                 ui.link('Audit', '/staff/audit').classes('text-white')
+                ui.link('Import', '/staff/import').classes('text-white')
                 ui.link('API clients', '/staff/api-clients').classes('text-white')
         if staff:
             with ui.row().classes('items-center gap-2'):

@@ -1,0 +1,77 @@
+"""The import page: upload, mapped columns, preview with a refused row, import with live result, review."""
+
+from nicegui import ui
+from nicegui.elements.upload_files import SmallFileUpload
+from nicegui.testing import User
+
+from models.csv_import import ImportJob, JobStatus
+from models.patient import Patient
+from services.csv_import import jobs
+from tests import factories
+from tests.portal_user import wait_until
+from tests.test_staff_console import staff_sign_in
+
+FILE = (
+    '\ufeffChart #;First Name;Last Name;DOB;E-mail;Mobile\r\n'
+    '4101;Ana;Müller;04/30/1990;ana@example.com;207-555-0188\r\n'
+    '4102;Bad;Mail;1970-01-01;not-an-email;\r\n'
+    '4103;Sam;Twin;1985-04-12;sam@example.com;\r\n'
+).encode()
+
+
+async def upload(user: User, data: bytes, name: str = 'patients.csv') -> None:
+    element = user.find(marker='import-upload').elements.pop()
+    assert isinstance(element, ui.upload)
+    await element.handle_uploads([SmallFileUpload(name, 'text/csv', data)])
+
+
+async def test_admin_previews_imports_and_resolves_a_held_row(user: User) -> None:
+    await factories.make_ready_practice()
+    twin_a = await factories.make_patient(first_name='Sam', last_name='Twin', chart_number='')
+    await factories.make_patient(first_name='Sam', last_name='Twin', chart_number='')
+    await staff_sign_in(user)
+    await user.open('/staff/import')
+    await user.should_see('Import records')
+    response = await user.http_client.get('/staff/import/template-patients.csv')
+    assert response.status_code == 200 and 'Chart number,First name' in response.text
+
+    await upload(user, FILE)
+    await user.should_see('patients.csv: 3 rows')
+    assert user.find(marker='column-date_of_birth').elements.pop().value == 'DOB'
+    user.find(marker='import-preview').click()
+    await user.should_see('Refused: 1', retries=50)
+    table = user.find(marker='preview-table').elements.pop()
+    assert [(r['row'], r['action']) for r in table.rows] == [(3, 'Refused'), (4, 'Held for review'), (2, 'New patient')]
+    assert 'not a valid email address' in table.rows[0]['reason']
+    assert await Patient.filter(chart_number='4101').count() == 0  # the preview wrote nothing
+
+    user.find(marker='import-start').click()
+    await wait_until(lambda: ImportJob.exists(status=JobStatus.DONE), timeout=20)
+    await jobs.wait_for_background()
+    await user.should_see('New: 1', retries=100)  # the open page follows the job
+    await user.should_see('Refused: 1')
+    ana = await Patient.get(chart_number='4101')
+    assert ana.last_name == 'Müller'
+
+    [held] = await jobs.held_for_review()
+    await user.should_see(f'Row {held.row_number}: Sam Twin')
+    user.find(marker=f'resolve-{held.id}-{twin_a.id}').click()
+    await user.should_see('saved to Sam Twin', retries=50)
+    await twin_a.refresh_from_db()
+    assert twin_a.chart_number == '4103'
+
+    await user.open('/staff?q=M%C3%BCller')  # the imported patient is found by search
+    await user.should_see('Müller, Ana')
+
+
+async def test_front_desk_staff_cannot_open_the_import(user: User) -> None:
+    await factories.make_ready_practice()
+    staff = await factories.make_staff('staff', name='Riley Front Desk')
+    await user.open('/staff/login')
+    user.find(kind=ui.input, content='Email').type(staff.email)
+    user.find(kind=ui.input, content='Password').type(factories.STAFF_PASSWORD)
+    user.find(kind=ui.button, content='Sign in').click()
+    await user.should_see('Riley Front Desk (staff)', retries=100)
+    await user.open('/staff/import')
+    await user.should_see('This page is for administrators')
+    assert (await user.http_client.get('/staff/import/template-patients.csv')).status_code == 403
