@@ -224,3 +224,19 @@ async def _written(
     if 'return=operationoutcome' in prefer or (warnings.items and 'return=representation' not in prefer):
         return fhir_response(warning_outcome(warnings), status, headers)
     return fhir_response(resource, status, headers)
+
+
+@router.api_route('/{rest:path}', methods=['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], include_in_schema=False)
+async def unsupported(rest: str, request: Request) -> Response:
+    """Anything else under /fhir/R4 (history, delete, patch, operations): an OperationOutcome, never a page."""
+    kind = rest.split('/', 1)[0][:40]  # an unknown type is a 404 from _handle, after the token check
+
+    async def work(actor: audit.Actor) -> Response:
+        raise FhirProblem(
+            405,
+            f'{request.method} {PREFIX}/{rest[:80]} is not supported here; see {PREFIX}/metadata.',
+            '',
+            'not-supported',
+        )
+
+    return await _handle(request, kind, 'read', 'unsupported', work)

@@ -238,3 +238,52 @@ async def test_a_vision_prescription_and_a_transaction_bundle_through_the_api(us
     read_only = await bearer('system/Patient.write')
     refused = await user.http_client.post(FHIR, json=transaction, headers=read_only)
     assert refused.status_code == 403
+
+
+async def test_a_final_rx_sent_by_the_ehr_appears_in_the_patients_open_portal(user: User, smtp_server):
+    from datetime import date, timedelta
+
+    from services.fhir_r4 import vision
+    from tests.portal_user import sign_in
+
+    patient = await factories.make_active_patient()
+    await factories.give_consent(patient)
+    provider = await factories.make_provider(await patient.practice, name='Alex Morgan', npi='1234567893')
+    headers = await bearer()
+    await sign_in(user, smtp_server, patient)
+    await user.open('/prescriptions')
+    await user.should_see('Your prescriptions')
+    await user.should_not_see('Glasses prescription')
+
+    written = (date.today() - timedelta(days=1)).isoformat()
+    lens = {'coding': [{'system': vision.PRODUCT_SYSTEM, 'code': 'lens'}]}
+    rx = {
+        'resourceType': 'VisionPrescription',
+        'status': 'active',
+        'created': written,
+        'dateWritten': written,
+        'patient': {'reference': f'Patient/{patient.id}'},
+        'prescriber': {'reference': f'Practitioner/{provider.id}'},
+        'extension': [{'url': vision.PURPOSE, 'valueCode': 'distance'}],
+        'lensSpecification': [
+            {'product': lens, 'eye': 'right', 'sphere': -3.75, 'cylinder': -1.25, 'axis': 45},
+            {'product': lens, 'eye': 'left', 'sphere': -3.5},
+        ],
+    }
+    response = await user.http_client.post(f'{FHIR}/VisionPrescription', json=rx, headers=headers)
+    assert response.status_code == 201, response.text
+
+    await user.should_see('Glasses prescription', retries=200)  # no reload: the signing event refreshed it
+    await user.should_see('-3.75')
+    await user.should_see('Alex Morgan, OD')
+
+
+async def test_other_paths_and_methods_under_fhir_answer_with_an_operation_outcome(user: User):
+    headers = await bearer()
+    await user.open('/login')
+    for method, path in (('GET', '/Patient/1/_history'), ('DELETE', '/Patient/1'), ('PATCH', '/Patient/1')):
+        response = await user.http_client.request(method, FHIR + path, headers=headers)
+        assert response.status_code in (404, 405), (method, path)
+        assert response.json()['resourceType'] == 'OperationOutcome'
+        anonymous = await user.http_client.request(method, FHIR + path)
+        assert anonymous.status_code == 401, (method, path)
