@@ -124,6 +124,7 @@ async def _staff_pages(page: Page, base_url: str) -> list[str]:
         '/staff/requests',
         '/staff/schedule?view=week',
         '/staff/verifications',
+        '/staff/audit',
     ):
         found += await _check(page, base_url + path)
     found += await _check(page, base_url + '/staff/requests', _schedule_dialog, 'schedule a request dialog')

@@ -19,6 +19,8 @@ from pages.staff.components import local_time
 from pages.staff.page import download_viewer, staff_page
 from portal.ids import parse_id
 from services import audit, team
+from services.errors import NotFound
+from services.patients import get_patient
 
 ANY = ''
 COLUMNS = [
@@ -130,7 +132,11 @@ async def audit_page(
             'audit-csv'
         )
     if where.patient_id is not None:
-        ui.label(f'Showing patient #{where.patient_id} only.').mark('audit-patient')
+        try:
+            name = (await get_patient(where.patient_id)).full_name
+        except NotFound:
+            name = 'no longer on file'
+        ui.label(f'Showing patient #{where.patient_id} ({name}) only.').mark('audit-patient')
     if not events:
         ui.label('No audit rows match.').classes('text-body1')
         return
@@ -146,9 +152,11 @@ async def audit_page(
         }
         for e in events
     ]
+    # A narrow screen scrolls the table sideways: the scrolling box takes keyboard focus (Quasar's own does not).
+    ui.add_css('.keyboard-scroll .q-table__middle { overflow: visible; }')
     with (
         ui.element('div')
-        .classes('w-full')
+        .classes('w-full keyboard-scroll')
         .style('overflow-x: auto')
         .props('tabindex=0 role=region aria-label="Audit trail"')
     ):
