@@ -36,6 +36,9 @@ HSTS = 'max-age=31536000'
 # to this site's own pages.
 LINK_PATHS = ('/login/link', '/staff/set-password', '/verify')  # /verify?code=: the code reads an Rx
 CACHEABLE_ASSETS = ('/_nicegui/', '/static/')  # versioned scripts and styles (NiceGUI's, ours) keep their caching
+# Stylesheets, scripts, fonts and images hold nothing of a patient: they may be cached wherever they are
+# served (pages, PDFs, CSV, calendar files and JSON may not).
+ASSET_TYPES = (b'text/css', b'text/javascript', b'application/javascript', b'font/', b'image/')
 
 
 def is_nicegui_page(scope: Scope) -> bool:
@@ -85,6 +88,6 @@ class SecurityHeadersMiddleware:
         put('Referrer-Policy', 'no-referrer' if path.startswith(LINK_PATHS) else 'same-origin')
         if self.https:
             put('Strict-Transport-Security', HSTS)
-        if not path.startswith(CACHEABLE_ASSETS):
+        if not path.startswith(CACHEABLE_ASSETS) and not content_type.startswith(ASSET_TYPES):
             put('Cache-Control', 'no-store')  # signed-in pages and downloads must not outlive the session
         return headers

@@ -78,7 +78,15 @@ def _plain_app(**kwargs: bool) -> httpx.AsyncClient:
     async def static(request: object) -> Response:
         return Response('body{}', media_type='text/css', headers={'Cache-Control': 'public, max-age=3600'})
 
-    routes = [Route('/login', page), Route('/verify', own_policy), Route('/_nicegui/3/static/x.css', static)]
+    async def stylesheet(request: object) -> Response:
+        return Response('main{}', media_type='text/css')
+
+    routes = [
+        Route('/login', page),
+        Route('/verify', own_policy),
+        Route('/_nicegui/3/static/x.css', static),
+        Route('/entry.css', stylesheet),
+    ]
     app = SecurityHeadersMiddleware(Starlette(routes=routes), **kwargs)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url='http://portal.test')
 
@@ -97,6 +105,7 @@ async def test_a_response_with_its_own_policy_keeps_it_and_framework_assets_keep
 
     assert (await client.get('/verify')).headers['content-security-policy'] == "default-src 'none'"
     assert (await client.get('/_nicegui/3/static/x.css')).headers['cache-control'] == 'public, max-age=3600'
+    assert 'cache-control' not in (await client.get('/entry.css')).headers  # a stylesheet holds nothing private
 
 
 async def test_hsts_only_behind_https():
