@@ -20,13 +20,14 @@ from models.appointment import Appointment, AppointmentRequest, VisitType
 from models.patient import Patient
 from models.practice import Location, Practice, Provider
 from models.staff import StaffUser
-from services import audit, invoices, payments, rx_lifecycle, rx_release
+from services import audit, invoices, payments, rx_lifecycle, rx_release, verification_requests
 from services.invoices import AdjustmentDraft, InvoiceDraft, LineDraft
 from services.locations import LocationInput, add_location
 from services.patients import save_patient
 from services.payments import PaymentInput
 from services.portal_access import enable_portal
 from services.practice_setup import PracticeDetails, save_practice
+from services.prescriptions import eye_rows
 from services.providers import ProviderInput, add_provider
 from services.rx_validation import EyeInput, RxInput, one_calendar_year_after
 from services.staff_auth import create_staff
@@ -320,6 +321,35 @@ async def _seed(base_url: str) -> None:
     for row, patient in zip(PATIENTS, patients, strict=True):
         if row.portal:
             await enable_portal(patient.id, admin, actor)
+    await _verification_requests(practice, by_name['Maria Alvarez'], admin, actor)
+
+
+async def _verification_requests(practice: Practice, patient: Patient, admin: StaffUser, actor: audit.Actor) -> None:
+    """The desk with something on it: a seller's request with one value that differs from Maria's contact
+    lens Rx, one about someone who is not a patient, and one left unanswered past its deadline."""
+    rx = await verification_requests.current_contact_lens_rx(patient.id)
+    rows = eye_rows(rx) if rx else []
+    stated = {r.eye: {'sphere': r.sphere, 'base_curve': r.base_curve, 'diameter': r.diameter} for r in rows}
+    if 'OS' in stated:
+        stated['OS']['sphere'] = '-4.00'  # the seller misread the left eye
+    brand = rows[0].brand if rows else ''
+    now = datetime.now(UTC)
+    for seller, email, name, patient_id, received, eyes in (
+        ('LensMart Online', 'verify@lensmart.example', patient.full_name, patient.id, now - timedelta(hours=1), stated),
+        ('QuickContacts', 'rx@quickcontacts.example', 'Jordan Pike', None, now - timedelta(minutes=20), {}),
+        ('LensMart Online', 'verify@lensmart.example', patient.full_name, patient.id, now - timedelta(days=9), stated),
+    ):
+        form = verification_requests.RequestInput(
+            seller_name=seller,
+            seller_email=email,
+            channel='fax',
+            received_at=received,
+            patient_name=name,
+            patient_id=patient_id,
+            brand=brand,
+            eyes=eyes,
+        )
+        await verification_requests.log_request(practice, form, actor, admin)
 
 
 def _add_for_age(age: int) -> str:

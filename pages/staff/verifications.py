@@ -171,7 +171,15 @@ class VerificationDesk:
             for c in compared
             if c.stated or c.on_record
         ]
-        ui.table(columns=columns, rows=rows, row_key='what').props('dense flat bordered').classes('w-full')
+        # A narrow screen scrolls the table sideways: the scrolling box takes keyboard focus (Quasar's own does not).
+        ui.add_css('.keyboard-scroll .q-table__middle { overflow: visible; }')
+        with (
+            ui.element('div')
+            .classes('w-full keyboard-scroll')
+            .style('overflow-x: auto')
+            .props(f'tabindex=0 role=region aria-label="Stated values and the record, request {row.request.id}"')
+        ):
+            ui.table(columns=columns, rows=rows, row_key='what').props('dense flat bordered').classes('w-full')
 
     def answer_dialog(self, request_id: int, outcome: str) -> None:
         label = desk.OUTCOME_LABELS[desk.RequestStatus(outcome)]
