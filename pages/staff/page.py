@@ -27,6 +27,7 @@ from services.setup_status import setup_status
 LOGIN_URL = '/staff/login'
 HOME_URL = '/staff'
 StaffPage = Callable[..., Awaitable[None]]
+PAGE_ROLES: dict[str, str | None] = {}  # every staff page's path and the role it needs (the attack tests walk it)
 
 
 def login_url(reason: str = '', next_path: str = '') -> str:
@@ -96,6 +97,7 @@ def staff_page(path: str, *, title: str, role: str | None = None) -> Callable[[S
 
         page.__signature__ = inspect.Signature(parameters, return_annotation=RedirectResponse | None)  # type: ignore[attr-defined]
         router.page(path)(page)
+        PAGE_ROLES[router.prefix + path] = role
         return func
 
     return decorator
