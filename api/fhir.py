@@ -26,6 +26,7 @@ log = logging.getLogger('portal.fhir')
 PREFIX = '/fhir/R4'
 FHIR_JSON = 'application/fhir+json'
 SEARCH_LIMIT = 100
+MAX_BODY_BYTES = 10_000_000  # a transaction of 1,000 entries fits several times over
 
 router = APIRouter(prefix=PREFIX)
 
@@ -60,8 +61,18 @@ def _require(client: ApiClient, resource_type: str, mode: str) -> None:
 
 
 async def _body(request: Request) -> Any:
+    declared = request.headers.get('content-length', '')
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise FhirProblem(413, f'The request body is larger than {MAX_BODY_BYTES // 1_000_000} MB.', '', 'too-costly')
+    raw = b''
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise FhirProblem(
+                413, f'The request body is larger than {MAX_BODY_BYTES // 1_000_000} MB.', '', 'too-costly'
+            )
     try:
-        return json.loads(await request.body())
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise FhirProblem(400, 'The request body is not valid JSON.', '', 'structure') from None
 
@@ -136,7 +147,7 @@ async def search(resource_type: str, request: Request) -> Response:
         count = parse_id(request.query_params.get('_count')) or SEARCH_LIMIT
         found = await resources.search(resource_type, params, min(count, SEARCH_LIMIT))
         for entry in found:
-            patient_id = await resources.patient_of(resource_type, int(entry['id']))
+            patient_id = resources.patient_in(entry)
             if patient_id is not None:
                 await audit.record(
                     'fhir.released',

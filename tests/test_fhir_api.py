@@ -118,6 +118,8 @@ async def test_invalid_resources_get_a_4xx_operation_outcome_naming_the_element(
         assert issue['expression'][0].startswith(element), (element, issue)
     garbage = await user.http_client.post(f'{FHIR}/Patient', content=b'{not json', headers=headers)
     assert garbage.status_code == 400
+    huge = await user.http_client.post(f'{FHIR}/Patient', content=b' ' * 10_000_001, headers=headers)
+    assert huge.status_code == 413 and huge.json()['resourceType'] == 'OperationOutcome'
     assert not await Patient.exists()
 
 

@@ -65,3 +65,16 @@ async def write(
 async def patient_of(resource_type: str, record_id: int) -> int | None:
     """The patient a record belongs to (for the audit trail's per-patient view), or None."""
     return await _mapper(resource_type).patient_of(record_id)
+
+
+def patient_in(resource: dict[str, Any]) -> int | None:
+    """The patient an exported resource belongs to, read from the resource itself (no query)."""
+    if resource.get('resourceType') == 'Patient':
+        return int(resource['id'])
+    references = [resource.get('patient'), resource.get('subject')]
+    references += [p.get('actor') for p in resource.get('participant') or [] if isinstance(p, dict)]
+    for reference in references:
+        text = (reference or {}).get('reference', '') if isinstance(reference, dict) else ''
+        if text.startswith('Patient/'):
+            return int(text.removeprefix('Patient/'))
+    return None
