@@ -69,4 +69,4 @@ async def test_user_storage_lives_in_the_data_directory_for_the_owner_only(
     async def written() -> bool:
         return any(storage.glob('storage-user-*.json'))
 
-    await wait_until(written)  # this patient's session reference, in the data directory
+    await wait_until(written, timeout=15)  # this patient's session reference, in the data directory
