@@ -9,9 +9,13 @@ from nicegui import ui
 from pages import csrf
 
 
-def logout_form(action: str, label: str) -> None:
+def logout_form(action: str, label: str, *, dense: bool = False) -> None:
+    """`dense` for the staff console's desktop header; the patient header keeps a 44 px tap target."""
     with ui.element('form').props(f'method=post action={action}').classes('q-ma-none'):
         ui.element('input').props(f'type=hidden name={csrf.FIELD} value={csrf.token()}')
-        ui.button(label).props('type=submit flat no-caps color=white padding="xs sm"').style(
-            'min-height: 44px; white-space: nowrap; text-decoration: underline; font-size: 1rem'
-        )
+        button = ui.button(label).props('type=submit flat no-caps color=white')
+        button.style('white-space: nowrap; text-decoration: underline; font-size: 1rem')
+        if dense:
+            button.props('dense padding="none xs"')
+        else:
+            button.props('padding="xs sm"').style('min-height: 44px')
