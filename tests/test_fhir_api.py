@@ -57,7 +57,11 @@ async def test_metadata_is_public_and_says_what_is_supported(user: User):
     statement = response.json()
     assert statement['resourceType'] == 'CapabilityStatement' and statement['fhirVersion'] == '4.0.1'
     types = {r['type'] for r in statement['rest'][0]['resource']}
-    assert {'Patient', 'Practitioner', 'Location'} <= types
+    assert types == {'Patient', 'Practitioner', 'Location', 'VisionPrescription', 'Appointment', 'Invoice'}
+    assert statement['rest'][0]['interaction'] == [{'code': 'transaction'}]
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+    CapabilityStatement.model_validate(statement)  # a valid R4 resource, not just JSON
 
 
 async def test_a_patient_is_created_read_searched_and_updated_and_a_resent_one_updates(user: User):

@@ -308,6 +308,9 @@ async def test_round_trip_export_import_into_an_empty_database_and_export_again(
     )
 
     exported = await bundle.export_patient(patient.id, 'https://old.example/fhir/R4')
+    from fhir.resources.R4B import get_fhir_model_class
+
+    get_fhir_model_class('Bundle').model_validate(exported)  # every exported resource is valid R4B
     assert [e['resource']['resourceType'] for e in exported['entry']] == [
         'Practitioner', 'Location', 'Patient', 'VisionPrescription', 'VisionPrescription', 'VisionPrescription',
         'Appointment', 'Appointment', 'Invoice',

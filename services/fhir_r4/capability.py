@@ -23,18 +23,10 @@ def statement(base_url: str) -> dict[str, Any]:
                 'mode': 'server',
                 'security': {
                     'cors': False,
-                    'service': [
-                        {
-                            'coding': [
-                                {
-                                    'system': 'http://terminology.hl7.org/CodeSystem/restful-security-service',
-                                    'code': 'SMART-on-FHIR',
-                                }
-                            ]
-                        }
-                    ],
-                    'description': 'Bearer token of an API client created by a practice administrator, with SMART '
-                    'system/ scopes (system/Patient.read, system/VisionPrescription.write, system/*.read, ...).',
+                    'description': 'A static bearer token per API client, created by a practice administrator in '
+                    'the staff console (shown once, stored hashed, revocable), granting SMART system/ scopes such as '
+                    'system/Patient.read, system/VisionPrescription.write or system/*.read. There is no OAuth token '
+                    'endpoint. No token or an invalid one: 401; a scope missing: 403.',
                 },
                 'resource': [
                     {
