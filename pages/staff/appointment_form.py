@@ -13,7 +13,7 @@ from nicegui import ui
 from models.appointment import Appointment, AppointmentRequest, VisitType
 from models.patient import Patient
 from pages.access import StaffViewer
-from pages.dialog import titled_dialog
+from pages.dialog import ask_reason, titled_dialog
 from services import appointment_requests, appointments, locations, providers
 from services.appointments import ProviderBusy, Slot, today_in
 from services.errors import DomainError
@@ -213,59 +213,36 @@ async def cancel_dialog(container: ui.element, viewer: StaffViewer, appointment:
     """Cancel a booked visit with a reason the patient reads (by email and in the portal)."""
     zone = viewer.practice.time_zone if viewer.practice else 'UTC'
     starts = appointment.starts_at
-    when = f'{appointments.format_day(starts, zone)} at {appointments.format_time(starts, zone)}'
-    title = f'Cancel {patient.full_name}’s appointment?'
-    with container, titled_dialog(title, style='width: 480px; max-width: 95vw', classes='q-pa-md gap-2') as dialog:
-        ui.label(when).classes('text-grey-8')
-        reason = ui.input('Reason (the patient reads it)').props(f'outlined maxlength={appointments.CANCEL_REASON_MAX}')
-        reason.classes('w-full').mark('cancel-reason')
-        problem = ui.label().classes('text-negative').props('role=alert')
-
-        async def save() -> None:
-            try:
-                await appointments.cancel(appointment.id, reason.value or '', viewer.actor)
-            except DomainError as error:
-                problem.text = str(error)
-                return
-            dialog.submit(True)
-
-        with ui.row().classes('w-full justify-end'):
-            ui.button('Keep it', on_click=lambda: dialog.submit(False)).props('flat no-caps')
-            ui.button('Cancel the appointment', on_click=save).props('no-caps color=negative').mark('cancel-save')
-    dialog.open()
-    done = await dialog
-    dialog.delete()
-    if done:
-        ui.notify('Appointment cancelled. The patient is emailed.', type='positive')
-    return bool(done)
+    return await ask_reason(
+        container,
+        title=f'Cancel {patient.full_name}’s appointment?',
+        explanation=f'{appointments.format_day(starts, zone)} at {appointments.format_time(starts, zone)}',
+        label='Reason (the patient reads it)',
+        max_length=appointments.CANCEL_REASON_MAX,
+        keep='Keep it',
+        confirm='Cancel the appointment',
+        action=lambda reason: appointments.cancel(appointment.id, reason, viewer.actor),
+        done='Appointment cancelled. The patient is emailed.',
+        marks=('cancel-reason', 'cancel-save'),
+    )
 
 
 async def decline_dialog(
     container: ui.element, viewer: StaffViewer, request: AppointmentRequest, patient: Patient
 ) -> bool:
     """Answer a request without booking it: the reply is what the patient reads, by email and in the portal."""
-    title = f'Decline the request from {patient.full_name}'
-    with container, titled_dialog(title, style='width: 520px; max-width: 95vw', classes='q-pa-md gap-2') as dialog:
-        ui.label(f'Reason: {request.reason}').classes('text-grey-8')
-        reply = ui.textarea('Reply to the patient').props(f'outlined rows=4 maxlength={appointment_requests.REPLY_MAX}')
-        reply.classes('w-full').mark('decline-reply')
-        ui.label('The patient gets this reply by email and sees it in the portal.').classes('text-caption text-grey-8')
-        problem = ui.label().classes('text-negative').props('role=alert')
-
-        async def save() -> None:
-            try:
-                await appointment_requests.decline(request.id, reply.value or '', viewer.actor)
-            except DomainError as error:
-                problem.text = str(error)
-                return
-            dialog.submit(True)
-
-        with ui.row().classes('w-full justify-end'):
-            ui.button('Close', on_click=lambda: dialog.submit(False)).props('flat no-caps')
-            ui.button('Send the reply and decline', on_click=save).props('no-caps').mark('decline-save')
-    dialog.open()
-    done = await dialog
-    dialog.delete()
-    if done:
-        ui.notify('Request declined. The patient is emailed your reply.', type='positive')
-    return bool(done)
+    return await ask_reason(
+        container,
+        title=f'Decline the request from {patient.full_name}',
+        explanation=f'Reason: {request.reason}. The patient gets your reply by email and sees it in the portal.',
+        label='Reply to the patient',
+        multiline=True,
+        max_length=appointment_requests.REPLY_MAX,
+        keep='Close',
+        confirm='Send the reply and decline',
+        danger=False,
+        action=lambda reply: appointment_requests.decline(request.id, reply, viewer.actor),
+        done='Request declined. The patient is emailed your reply.',
+        marks=('decline-reply', 'decline-save'),
+        style='width: 520px; max-width: 95vw',
+    )

@@ -10,7 +10,7 @@ from nicegui import ui
 from models.billing import ADJUSTMENT_KINDS, PAYMENT_METHODS
 from models.patient import Patient
 from pages.access import StaffViewer
-from pages.dialog import titled_dialog
+from pages.dialog import ask_reason, titled_dialog
 from pages.staff.components import us_date
 from services import billing, events, invoices, payments, providers
 from services.appointments import today_in
@@ -342,31 +342,18 @@ class BillingSection:
 
     async def void_dialog(self, view: InvoiceView) -> None:
         invoice = view.invoice
-        with (
+        if await ask_reason(
             self.dialogs,
-            titled_dialog(f'Void invoice {invoice.number}?', style='width: 480px') as dialog,
+            title=f'Void invoice {invoice.number}?',
+            explanation='The invoice is kept and shown as void; it no longer counts toward the balance. '
+            'Anything already paid on it stays with the patient as a credit.',
+            label='Reason',
+            confirm='Void invoice',
+            action=lambda reason: invoices.void_invoice(invoice.id, reason, self.actor),
+            done=f'Invoice {invoice.number} is void.',
+            marks=('void-reason', 'void-save'),
         ):
-            ui.label(
-                'The invoice is kept and shown as void; it no longer counts toward the balance. '
-                'Anything already paid on it stays with the patient as a credit.'
-            ).classes('text-body2')
-            reason = ui.input('Reason').props('outlined').classes('w-full').mark('void-reason')
-            problem = ui.label().classes('text-negative').props('role=alert')
-
-            async def save() -> None:
-                try:
-                    await invoices.void_invoice(invoice.id, reason.value or '', self.actor)
-                except DomainError as error:
-                    problem.text = str(error)
-                    return
-                dialog.close()
-                ui.notify(f'Invoice {invoice.number} is void.', type='positive')
-                await self.refresh()
-
-            with ui.row().classes('w-full justify-end'):
-                ui.button('Cancel', on_click=dialog.close).props('flat no-caps')
-                ui.button('Void invoice', on_click=save).props('no-caps color=negative').mark('void-save')
-        dialog.open()
+            await self.refresh()
 
 
 async def billing_section(patient: Patient, viewer: StaffViewer) -> BillingSection:

@@ -19,7 +19,7 @@ from models.patient import Patient
 from models.practice import Provider
 from models.prescription import Prescription, RxKind, RxStatus
 from models.staff import StaffUser
-from pages.dialog import titled_dialog
+from pages.dialog import ask_reason, titled_dialog
 from pages.entry.not_found import not_found_page
 from pages.staff import router
 from pages.staff.components import local_time, us_date
@@ -288,29 +288,20 @@ class PrescriptionsSection:
             ui.button('Patient refused to sign', on_click=record('refused')).props('outline no-caps')
             ui.button('Patient signed', on_click=record('signed')).props('no-caps')
 
-    def void_dialog(self, rx_id: int) -> None:
+    async def void_dialog(self, rx_id: int) -> None:
         assert self.dialogs is not None
-        with (
+        if await ask_reason(
             self.dialogs,
-            titled_dialog('Void this prescription?', style='max-width: 520px') as dialog,
+            title='Void this prescription?',
+            explanation='The patient no longer sees it; the record and its reason are kept.',
+            label='Reason',
+            confirm='Void',
+            action=lambda reason: rx_lifecycle.void(rx_id, reason, self.actor),
+            done='Prescription void.',
+            marks=('void-reason', 'void-confirm'),
+            style='max-width: 520px',
         ):
-            ui.label('The patient no longer sees it; the record and its reason are kept.')
-            reason = ui.input('Reason').classes('w-full').mark('void-reason')
-
-            async def void() -> None:
-                try:
-                    await rx_lifecycle.void(rx_id, reason.value, self.actor)
-                except DomainError as error:
-                    ui.notify(str(error), type='negative')
-                    return
-                dialog.close()
-                ui.notify('Prescription void.', type='positive')
-                await self.reload()
-
-            with ui.row().classes('w-full justify-end'):
-                ui.button('Cancel', on_click=dialog.close).props('flat no-caps')
-                ui.button('Void', on_click=void).props('no-caps color=negative').mark('void-confirm')
-        dialog.open()
+            await self.reload()
 
     def record_consent_dialog(self) -> None:
         assert self.dialogs is not None
