@@ -40,7 +40,11 @@ async def test_staff_log_a_request_see_the_mismatch_and_answer_inaccurate(user: 
     await user.should_see('1 stated value differs from the record.', retries=100)
     request = await VerificationRequest.get(seller_name='LensMart Online')
     assert request.patient_id == patient.id and request.channel == 'phone'
-    assert user.find(marker='open-verifications').elements.pop().text == '1'
+
+    async def counted() -> bool:  # the header hears the change event on its own task
+        return user.find(marker='open-verifications').elements.pop().text == '1'
+
+    await wait_until(counted)
 
     user.find(marker=f'answer-inaccurate-{request.id}').click()
     await user.should_see('receives the correct prescription from the record', retries=100)
