@@ -40,6 +40,7 @@ EVIDENCE_ACTIONS = {
     'rx.printed': 'Printed',
     'rx.downloaded': 'Downloaded',
     'rx.staff_printed': 'Printed by staff',
+    'rx.verified': 'Verified by a viewer at /verify',
 }
 
 
@@ -193,6 +194,7 @@ CSV_COLUMNS = (
     'viewed',
     'printed',
     'downloaded',
+    'verified_at_verify_page',
     'first_viewed_at_utc',
     'consent_method',
     'consent_given_at_utc',
@@ -229,6 +231,7 @@ def evidence_csv(rows: list[EvidenceRow]) -> str:
                 len(viewed),
                 row.count('rx.printed') + row.count('rx.staff_printed'),
                 row.count('rx.downloaded'),
+                row.count('rx.verified'),
                 _utc(viewed[0] if viewed else None),
                 row.consent.method.value if row.consent else '',
                 _utc(row.consent.given_at if row.consent else None),

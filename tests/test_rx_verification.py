@@ -1,13 +1,15 @@
 """Verifiable prescriptions: a code from signing, status per lifecycle state, withdrawal, and one answer for
 unknown and withdrawn codes."""
 
+import csv
+import io
 from datetime import date, timedelta
 
 import pytest
 
 from models.audit import AuditEvent
 from models.verification import RxVerificationCode
-from services import audit, rx_lifecycle, rx_verification, throttle, verification_codes
+from services import audit, rx_lifecycle, rx_release, rx_verification, throttle, verification_codes
 from tests import factories
 from tests.test_rx_lifecycle import glasses, setup
 
@@ -102,3 +104,13 @@ async def test_lookups_are_limited_per_address(db):
     with pytest.raises(rx_verification.TooManyLookups, match='wait 15 minutes'):
         await rx_verification.look_up(verification_codes.new_code(), VIEWER)
     assert await rx_verification.look_up(verification_codes.new_code(), '198.51.100.1') is None
+
+
+async def test_lookups_count_in_the_release_evidence(db):
+    _, provider, prescriber, patient = await setup()
+    rx = await signed_rx(prescriber, provider, patient)
+    await rx_verification.look_up(await rx_verification.current_code(rx), VIEWER)
+    (row,) = await rx_release.release_evidence(patient_id=patient.id)
+    assert row.count('rx.verified') == 1
+    (line,) = csv.DictReader(io.StringIO(rx_release.evidence_csv([row])))
+    assert line['verified_at_verify_page'] == '1'

@@ -26,6 +26,7 @@ COLUMNS = [
     {'name': 'viewed', 'label': 'Viewed', 'field': 'viewed'},
     {'name': 'printed', 'label': 'Printed', 'field': 'printed'},
     {'name': 'downloaded', 'label': 'Downloaded', 'field': 'downloaded'},
+    {'name': 'verified', 'label': 'Looked up at /verify', 'field': 'verified'},
     {'name': 'consent', 'label': 'Consent', 'field': 'consent', 'align': 'left'},
     {'name': 'confirmation', 'label': 'Signed confirmation', 'field': 'confirmation', 'align': 'left'},
 ]
@@ -112,6 +113,7 @@ async def release_evidence_page(viewer: StaffViewer, patient: str = '', start: s
                 'viewed': row.count('rx.viewed') + row.count('rx.list_viewed'),
                 'printed': row.count('rx.printed') + row.count('rx.staff_printed'),
                 'downloaded': row.count('rx.downloaded'),
+                'verified': row.count('rx.verified'),
                 'consent': (
                     f'{rx_release.METHOD_LABELS[row.consent.method]}, {local_time(row.consent.given_at, zone)}, '
                     f'{row.consent.recorded_by_label}'
