@@ -1,6 +1,7 @@
 """Phone numbers: one parse, one way of showing them, E.164 for the SMS provider, digits for search."""
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -17,6 +18,7 @@ def _digits(value: str) -> str:
     return re.sub(r'\D', '', value or '')
 
 
+@lru_cache(maxsize=4096)  # pure: an import compares the same number several times per row
 def phone_digits(phone: str | None) -> str:
     """The digits search matches on: the 10-digit national number for US numbers, else country code + number."""
     digits = _digits(phone or '')
@@ -37,15 +39,23 @@ def validated_phone(phone: str | None, *, required: bool = False) -> str:
         if required:
             raise InvalidPhone('This patient has no phone number on file. Ask the patient for a mobile number.')
         return ''
-    try:
-        parsed = phonenumbers.parse(phone, DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
+    display = _display_form(phone)
+    if display is None:
         raise InvalidPhone(
             f'"{phone}" is not a valid phone number. Enter a US number with its area code, '
             'such as (207) 555-0134, or an international number starting with +.'
         )
+    return display
+
+
+@lru_cache(maxsize=4096)  # pure, and the costliest step of checking a row of a 100,000-row import
+def _display_form(phone: str) -> str | None:
+    try:
+        parsed = phonenumbers.parse(phone, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
     style = (
         phonenumbers.PhoneNumberFormat.NATIONAL
         if parsed.country_code == 1

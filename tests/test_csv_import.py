@@ -10,6 +10,7 @@ from models.patient import Patient
 from models.portal_account import PortalAccount
 from services.csv_import import jobs, mapping
 from services.csv_import.patients import Action
+from services.email_upkeep import Problem, email_upkeep
 from tests.factories import make_active_patient, make_patient, make_ready_practice, make_staff
 
 HEADER = 'Chart #,First Name,Last Name,DOB,E-mail,Mobile,Address'
@@ -229,3 +230,12 @@ async def test_mapping_is_remembered_per_kind_and_the_template_reads_back(admin:
     assert len(guessed) == 7
     preview = await jobs.preview('patients', template, guessed)
     assert preview.counts[Action.CREATE] == 2 and preview.counts[Action.REFUSED] == 0
+
+
+async def test_imported_patients_without_a_usable_address_are_on_the_email_upkeep_list(admin: object) -> None:
+    await make_patient(first_name='Old', last_name='Shared', email='family@example.com')
+    rows = ['9101,No,Mail,1980-01-01,,,', '9102,Kid,Shared,2015-01-01,family@example.com,,']
+    await run_import(messy_file(rows), admin)
+    problems = {(row.name, row.problem) for row in (await email_upkeep()).rows}
+    assert ('Mail, No', Problem.MISSING) in problems
+    assert ('Shared, Kid', Problem.SHARED) in problems

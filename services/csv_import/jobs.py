@@ -169,10 +169,17 @@ async def claim(job_id: int, worker: str = WORKER_ID) -> bool:
 
 
 async def _write_chunk(
-    job: ImportJob, worker: str, rows: list, duplicate_of: dict[int, int], practice: Practice, end: int
+    job: ImportJob,
+    worker: str,
+    rows: list,
+    duplicate_of: dict[int, int],
+    practice: Practice,
+    end: int,
+    prepared: list[patient_rows.Prepared] | None = None,
 ) -> Counter[Action]:
     actor = import_actor(job.created_by, job.id)  # type: ignore[arg-type]
-    prepared = await asyncio.to_thread(patient_rows.prepare, rows, duplicate_of)
+    if prepared is None:
+        prepared = await asyncio.to_thread(patient_rows.prepare, rows, duplicate_of)
     try:
         async with in_transaction():
             plans = await patient_rows.plan(prepared)
@@ -252,10 +259,16 @@ async def run(job_id: int, worker: str = WORKER_ID, *, on_chunk: Callable[[], Aw
         await _announce(job)
         return
     try:
-        for start in range(job.next_row, len(rows), CHUNK_ROWS):
+        starts = list(range(job.next_row, len(rows), CHUNK_ROWS))
+        checking: asyncio.Future | None = None
+        for index, start in enumerate(starts):
             end = min(start + CHUNK_ROWS, len(rows))
+            prepared = await checking if checking is not None else None
+            if index + 1 < len(starts):  # the next chunk is checked in a thread while this one is written
+                upcoming = rows[end : end + CHUNK_ROWS]
+                checking = asyncio.ensure_future(asyncio.to_thread(patient_rows.prepare, upcoming, duplicate_of))
             job.next_row = start
-            await _write_chunk(job, worker, rows[start:end], duplicate_of, practice, end)
+            await _write_chunk(job, worker, rows[start:end], duplicate_of, practice, end, prepared)
             await _announce(job)
             if on_chunk is not None:
                 await on_chunk()
