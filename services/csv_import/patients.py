@@ -165,11 +165,12 @@ async def plan(prepared: list[Prepared]) -> list[RowPlan]:
     for patient in await Patient.filter(chart_number__in=charts) if charts else []:
         by_chart.setdefault(patient.chart_number, []).append(patient)
     unmatched = [p.record for p in valid if not by_chart.get(p.record.chart_number)]  # type: ignore[union-attr]
-    names = sorted({r.search_name for r in unmatched if r})
+    names = {r.search_name for r in unmatched if r}
     born = sorted({r.date_of_birth for r in unmatched if r})
-    by_person = _candidates_by_person(
-        await Patient.filter(search_name__in=names, date_of_birth__in=born) if names else []
-    )
+    # By birth date alone (a few patients share one), names compared here: a name like Smith can be shared
+    # by thousands, so asking the database for the names as well would read more rows the bigger the practice.
+    same_birth_date = await Patient.filter(date_of_birth__in=born) if born else []
+    by_person = _candidates_by_person([p for p in same_birth_date if p.search_name in names])
     plans: list[RowPlan] = []
     for item in prepared:
         record = item.record
