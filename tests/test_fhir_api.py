@@ -293,3 +293,35 @@ async def test_other_paths_and_methods_under_fhir_answer_with_an_operation_outco
         assert response.json()['resourceType'] == 'OperationOutcome'
         anonymous = await user.http_client.request(method, FHIR + path)
         assert anonymous.status_code == 401, (method, path)
+
+
+async def test_the_console_says_an_rx_from_the_ehr_was_signed_there(user: User):
+    from datetime import date, timedelta
+
+    from services.fhir_r4 import vision
+    from tests.test_staff_console import open_profile, staff_sign_in
+
+    patient = await factories.make_active_patient()
+    provider = await factories.make_provider(await patient.practice, name='Alex Morgan', npi='1234567893')
+    written = (date.today() - timedelta(days=1)).isoformat()
+    lens = {'coding': [{'system': vision.PRODUCT_SYSTEM, 'code': 'lens'}]}
+    rx = {
+        'resourceType': 'VisionPrescription',
+        'status': 'active',
+        'created': written,
+        'dateWritten': written,
+        'patient': {'reference': f'Patient/{patient.id}'},
+        'prescriber': {'reference': f'Practitioner/{provider.id}'},
+        'extension': [{'url': vision.PURPOSE, 'valueCode': 'near'}],
+        'lensSpecification': [
+            {'product': lens, 'eye': 'right', 'sphere': 1.25},
+            {'product': lens, 'eye': 'left', 'sphere': 1.5},
+        ],
+    }
+    from services.fhir_r4 import resources
+    from services.fhir_r4.common import Warnings
+
+    await resources.write('VisionPrescription', rx, audit.Actor.api_client(1, 'Main EHR'), None, Warnings(), {})
+    await staff_sign_in(user)
+    await open_profile(user, patient)
+    await user.should_see('Signed by Alex Morgan, OD in another system (imported)')

@@ -168,6 +168,8 @@ class PrescriptionsSection:
                 ui.label(f'{detail} · {rx.provider.display_name}').classes('text-body2 text-grey-8')
                 if rx.signed_at:
                     signer = rx.signed_by.name if rx.signed_by else 'unknown'
+                    if rx.signed_by is None and rx.imported:  # signed in the practice's EHR, sent through the API
+                        signer = f'{rx.provider.display_name} in another system (imported)'
                     ui.label(
                         f'Signed by {signer}, {local_time(rx.signed_at, self.patient.practice.time_zone)}'
                     ).classes('text-caption text-grey-8')
