@@ -55,6 +55,7 @@ class ImportScreen:
         self.held: list[tuple[ImportRow, list]] = []
 
     async def build(self) -> None:
+        self.client = ui.context.client
         ui.label('Import records').classes('text-h5').props('role=heading aria-level=1')
         ui.label(
             "Bring patients over from the practice's previous system with a CSV file (UTF-8 or Windows, comma or "
@@ -283,12 +284,14 @@ class ImportScreen:
                         ).mark(f'resolve-{row.id}-new')
 
     async def resolve(self, row: ImportRow, patient_id: int | None) -> None:
-        try:
-            patient = await jobs.resolve_held(row.id, patient_id, self.viewer.staff, self.viewer.actor)
-        except DomainError as error:
-            ui.notify(str(error), type='negative')
-        else:
-            ui.notify(f'Row {row.row_number} saved to {patient.full_name}.', type='positive')
+        # The job's events may redraw the list (and delete this button) meanwhile: speak from the page itself.
+        with self.client:
+            try:
+                patient = await jobs.resolve_held(row.id, patient_id, self.viewer.staff, self.viewer.actor)
+            except DomainError as error:
+                ui.notify(str(error), type='negative')
+            else:
+                ui.notify(f'Row {row.row_number} saved to {patient.full_name}.', type='positive')
         await self.load()
         self.review_section.refresh()
 
