@@ -22,6 +22,10 @@ class StaffUser(Model):
     is_demo = fields.BooleanField(
         default=False, db_default=False
     )  # seeded by --demo; a real install refuses to start with one
+    # Second factor (TOTP, RFC 6238): the shared secret encrypted under a key derived from the app secret;
+    # '' until the member sets it up. The last accepted time step: a code is never accepted twice.
+    totp_secret = fields.CharField(max_length=300, default='', db_default='')
+    totp_last_step = fields.BigIntField(null=True)
 
 
 # One emailed set-password link (a new member's invitation, or a reset). Only the jti's hash is stored.
@@ -34,3 +38,11 @@ class StaffPasswordToken(Model):
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
     invalidated_at = fields.DatetimeField(null=True)
+
+
+# One-time codes for signing in without the authenticator app; only their hashes are stored.
+class StaffRecoveryCode(Model):
+    id = fields.IntField(primary_key=True)
+    staff = fields.ForeignKeyField('models.StaffUser', related_name='recovery_codes')
+    code_hash = fields.CharField(max_length=64, unique=True)
+    used_at = fields.DatetimeField(null=True)

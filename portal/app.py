@@ -25,7 +25,7 @@ from portal.db import apply_migrations, tortoise_config
 from portal.devmail import DevMailbox
 from portal.headers import SecurityHeadersMiddleware
 from portal.mail import smtp_transport
-from services import events, magic_link, outbox, reminders, sessions, throttle
+from services import events, magic_link, outbox, reminders, sessions, staff_totp, throttle
 from services.csv_import import jobs as import_jobs
 from services.transports import TwilioTransport
 
@@ -109,6 +109,7 @@ def create_app(settings: Settings) -> None:
     throttle.configure(settings.redis_url)
     bus = events.configure(settings.redis_url)
     sessions.configure(settings.session_idle_minutes, settings.session_absolute_hours)
+    staff_totp.configure(keys.totp_key(settings.secret_key))
     magic_link.configure(
         magic_link.LinkSettings(
             secret=keys.link_key(settings.secret_key),

@@ -4,6 +4,8 @@ The emailed links (patient login, staff set-password), the session cookie and th
 signed with different keys: a value signed for one can never pass as the other, and neither key reveals the secret.
 """
 
+import base64
+
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -27,3 +29,12 @@ def cookie_key(secret: str) -> str:
 
 def csrf_key(secret: str) -> str:
     return derive(secret, CSRF_TOKENS)
+
+
+TOTP_ENCRYPTION = b'eyecare-portal/v1/totp-secret-encryption'
+
+
+def totp_key(secret: str) -> bytes:
+    """A Fernet key (urlsafe base64 of 32 bytes) that encrypts the staff's TOTP secrets at rest."""
+    raw = HKDF(algorithm=SHA256(), length=32, salt=None, info=TOTP_ENCRYPTION).derive(secret.encode())
+    return base64.urlsafe_b64encode(raw)

@@ -94,6 +94,46 @@ async def authenticate(email: str, password: str, client_address: str = '') -> S
     actor = audit.Actor.staff(staff, client_address)
     if not await asyncio.to_thread(_verify, staff.password_hash, password):
         await _count_failure(staff, actor)
+    if _hasher.check_needs_rehash(staff.password_hash):
+        staff.password_hash = await asyncio.to_thread(_hasher.hash, password)
+        await StaffUser.filter(id=staff.id).update(password_hash=staff.password_hash)
+    if staff.totp_secret:
+        # Half-way: the failure count stays until the code is right too, or a correct password would
+        # reset it and give unlimited guesses at the code.
+        if await StaffUser.filter(Q(locked_until=None) | Q(locked_until__lte=_now()), id=staff.id).exists():
+            return staff  # the caller asks for the code (`second_factor`)
+        _refuse_if_locked(await StaffUser.get(id=staff.id), _now())
+        raise SignInFailed()
+    return await _signed_in(staff, actor)
+
+
+def needs_second_factor(staff: StaffUser) -> bool:
+    """After a correct password: whether a code from the member's app must follow."""
+    return bool(staff.totp_secret)
+
+
+async def second_factor(staff: StaffUser, code: str, client_address: str = '') -> StaffUser:
+    """The code step after a correct password. A wrong code counts toward the lock-out like a wrong password."""
+    from services import staff_totp
+
+    current = await StaffUser.get_or_none(id=staff.id, is_active=True)
+    if current is None:
+        raise SignInFailed()
+    _refuse_if_locked(current, _now())
+    actor = audit.Actor.staff(current, client_address)
+    try:
+        kind = await staff_totp.check_code(current, code)
+    except staff_totp.CodeRefused:
+        try:
+            await _count_failure(current, actor)
+        except AccountLocked:
+            raise
+        except SignInFailed:
+            raise staff_totp.CodeRefused() from None
+    return await _signed_in(current, actor, {'second_factor': kind})
+
+
+async def _signed_in(staff: StaffUser, actor: audit.Actor, detail: dict | None = None) -> StaffUser:
     now = _now()
     signed_in = await StaffUser.filter(Q(locked_until=None) | Q(locked_until__lte=now), id=staff.id).update(
         failed_attempts=0, locked_until=None, last_login_at=now
@@ -101,11 +141,8 @@ async def authenticate(email: str, password: str, client_address: str = '') -> S
     if not signed_in:  # parallel wrong guesses locked the account while this password was checked
         _refuse_if_locked(await StaffUser.get(id=staff.id), now)
         raise SignInFailed()
-    if _hasher.check_needs_rehash(staff.password_hash):
-        staff.password_hash = await asyncio.to_thread(_hasher.hash, password)
-        await StaffUser.filter(id=staff.id).update(password_hash=staff.password_hash)
     staff.failed_attempts, staff.locked_until, staff.last_login_at = 0, None, now
-    await audit.record('staff.signed_in', actor)
+    await audit.record('staff.signed_in', actor, detail=detail)
     return staff
 
 

@@ -11,7 +11,8 @@ from nicegui.testing.user import User
 from nicegui.testing.user_simulation import user_simulation
 
 from models import MODEL_MODULES
-from services import events, magic_link, outbox, sessions, throttle
+from portal import keys
+from services import events, magic_link, outbox, sessions, staff_totp, throttle
 from services.transports import TwilioTransport
 from tests.databases import drop_migrated_template, migrated_database_url, service_context
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
@@ -62,6 +63,7 @@ async def db(smtp_server: SmtpServer, secret_key: str) -> AsyncIterator[object]:
     magic_link.configure(magic_link.LinkSettings(secret=secret_key, base_url=TEST_BASE_URL, valid_minutes=15))
     outbox.configure(outbox.SmtpTransport(host='127.0.0.1', port=smtp_server.port, mail_from='portal@test'))
     sessions.configure(idle_minutes=30, absolute_hours=12)
+    staff_totp.configure(keys.totp_key(secret_key))
     throttle.configure(None)
     events.configure(None)  # no subscriber of an earlier test hears this one's events
     async with service_context(MODEL_MODULES) as ctx:

@@ -125,6 +125,7 @@ async def _staff_pages(page: Page, base_url: str) -> list[str]:
         '/staff/schedule?view=week',
         '/staff/verifications',
         '/staff/audit',
+        '/staff/two-factor',
     ):
         found += await _check(page, base_url + path)
     found += await _check(page, base_url + '/staff/requests', _schedule_dialog, 'schedule a request dialog')

@@ -21,5 +21,6 @@ from pages.staff import (  # noqa: E402, F401
     set_password,
     setup,
     team,
+    two_factor,
     verifications,
 )

@@ -83,6 +83,7 @@ def frame(
         if staff:
             with ui.row().classes('items-center gap-2'):
                 ui.label(f'{staff.name} ({staff.role})')
+                ui.link('Two-step sign-in', '/staff/two-factor').classes('text-white')
                 logout_form('/staff/logout', 'Sign out', dense=True)
     with ui.column().classes('w-full max-w-6xl mx-auto q-pa-md gap-4'):
         yield

@@ -4,6 +4,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
+from models.staff import StaffUser
 from pages import csrf
 from pages.access import STAFF_SESSION_KEY, client_address
 from pages.staff import router
@@ -22,21 +23,49 @@ def staff_login_page(next: str = '/staff', reason: str = '') -> None:  # noqa: A
             ui.label(sessions.STAFF_END_MESSAGES[reason]).classes('text-body1').props('role=status').mark(
                 'session-ended'
             )
-        email = ui.input('Email').props('type=email autocomplete=username outlined').classes('w-full')
-        password = ui.input('Password', password=True).props('autocomplete=current-password outlined').classes('w-full')
+        with ui.column().classes('w-full gap-2') as first_step:
+            email = ui.input('Email').props('type=email autocomplete=username outlined').classes('w-full')
+            password = ui.input('Password', password=True).props('autocomplete=current-password outlined')
+            password.classes('w-full')
+        # Only after a correct password, for members who set up two-step sign-in: the page keeps who passed
+        # the first step (server-side); nothing is signed in until the code is right too.
+        with ui.column().classes('w-full gap-2') as second_step:
+            ui.label('Enter the 6-digit code from your authenticator app, or one of your recovery codes.')
+            code = ui.input('Code').props('autocomplete=one-time-code inputmode=numeric outlined').classes('w-full')
+        second_step.set_visibility(False)
         error = ui.label().classes('text-negative').props('role=alert')
+        passed: list[StaffUser] = []
+
+        async def signed_in(staff: StaffUser) -> None:
+            app.storage.user[STAFF_SESSION_KEY] = await sessions.open_staff_session(staff, client_address())
+            ui.navigate.to(target)
 
         async def sign_in() -> None:
             error.text = ''
             try:
+                if passed:
+                    await signed_in(await staff_auth.second_factor(passed[0], code.value or '', client_address()))
+                    return
                 staff = await staff_auth.authenticate(email.value or '', password.value or '', client_address())
+            except staff_auth.SignInFailed as problem:  # wrong, or locked: back to the start
+                passed.clear()
+                first_step.set_visibility(True)
+                second_step.set_visibility(False)
+                error.text = str(problem)
+                return
             except DomainError as problem:
                 error.text = str(problem)
                 return
-            app.storage.user[STAFF_SESSION_KEY] = await sessions.open_staff_session(staff, client_address())
-            ui.navigate.to(target)
+            if staff_auth.needs_second_factor(staff):
+                passed.append(staff)
+                first_step.set_visibility(False)
+                second_step.set_visibility(True)
+                password.value = ''
+                return
+            await signed_in(staff)
 
         password.on('keydown.enter', sign_in)
+        code.on('keydown.enter', sign_in)
         ui.button('Sign in', on_click=sign_in).classes('w-full')
 
 
