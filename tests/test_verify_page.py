@@ -1,11 +1,13 @@
 """/verify: a plain page anyone can open (no login, no script) that shows a shared Rx and its status in words."""
 
+import logging
 import re
 from datetime import date
 
 from nicegui.testing import User
 
 from models.audit import AuditEvent
+from portal.app import RedactTokens
 from services import audit, rx_lifecycle, rx_verification, verification_codes
 from tests import factories
 from tests.test_rx_lifecycle import glasses
@@ -88,3 +90,11 @@ async def test_a_post_without_the_pages_token_looks_nothing_up(user: User):
     assert response.status_code == 403 and 'type the code again' in response.text
     assert 'Jamie' not in response.text
     assert not await AuditEvent.exists(action='rx.verified', object_id=rx.id)
+
+
+def test_a_code_in_the_address_is_redacted_from_the_access_log():
+    record = logging.LogRecord(
+        'uvicorn.access', logging.INFO, '', 0, '%s "%s"', ('1.2.3.4', 'GET /verify?code=ACDE-FGHJ HTTP/1.1'), None
+    )
+    RedactTokens().filter(record)
+    assert 'ACDE' not in record.getMessage() and '/verify?code=[redacted]' in record.getMessage()
