@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from models.practice import Provider
 from models.sessions import StaffSession
 from models.staff import ROLES, StaffPasswordToken, StaffUser
-from services import audit, events, outbox, staff_password
+from services import audit, events, outbox, staff_password, staff_totp
 from services.email_addresses import InvalidEmail, normalize_email, validated_email
 from services.errors import DomainError, NotFound
 from services.practice_setup import current_practice
@@ -143,6 +143,22 @@ async def reactivate(staff_id: int, actor: audit.Actor) -> StaffUser:
         await member.save(update_fields=['is_active', 'failed_attempts', 'locked_until'])
         await audit.record('staff.reactivated', actor, object_type='staff', object_id=member.id)
     return member
+
+
+async def reset_second_factor(staff_id: int, actor: audit.Actor) -> StaffUser:
+    """A member who lost the phone and the recovery codes: sign in with the password alone, then set up again.
+    Their open sessions end, so whoever holds the old phone gains nothing either."""
+    member = await StaffUser.get_or_none(id=staff_id)
+    if member is None:
+        raise NotFound('staff member')
+    if not member.totp_secret:
+        return member
+    async with in_transaction():
+        await staff_totp.disable(member.id, actor)
+        ended = await StaffSession.filter(staff_id=member.id, revoked_at=None).update(revoked_at=_now())
+    if ended:
+        await events.publish_staff(member.id, events.SESSION)
+    return await StaffUser.get(id=staff_id)
 
 
 async def unlock(staff_id: int, actor: audit.Actor) -> StaffUser:

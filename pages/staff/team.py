@@ -112,6 +112,15 @@ async def team_page(viewer: StaffViewer) -> None:
                         'Unlock',
                         on_click=lambda m=member: act(problem, lambda: team.unlock(m.id, viewer.actor), 'Unlocked'),
                     ).props('flat dense no-caps').mark(f'unlock-{member.id}')
+                if member.is_active and member.totp_secret:
+                    ui.button(
+                        'Reset two-step sign-in',
+                        on_click=lambda m=member: act(
+                            problem,
+                            lambda: team.reset_second_factor(m.id, viewer.actor),
+                            f'{m.name} signs in with the password alone until setting it up again',
+                        ),
+                    ).props('flat dense no-caps').mark(f'reset-totp-{member.id}')
                 if member.is_active:
                     ui.button(
                         'Send password link',

@@ -12,7 +12,7 @@ from nicegui.testing import User
 from models.audit import AuditEvent
 from models.sessions import StaffSession
 from models.staff import StaffRecoveryCode, StaffUser
-from services import audit, staff_auth, staff_totp
+from services import audit, sessions, staff_auth, staff_totp
 from tests import factories
 
 CLIENT = '203.0.113.9'
@@ -134,3 +134,20 @@ async def test_after_a_change_of_the_secret_key_a_recovery_code_still_signs_in(d
     with pytest.raises(staff_totp.CodeRefused):
         await staff_auth.second_factor(half, _code_at_next_step(secret), CLIENT)
     assert (await staff_auth.second_factor(half, codes[0], CLIENT)).id == half.id
+
+
+async def test_an_admin_resets_the_factor_of_a_member_who_lost_the_phone(user: User):
+    from tests.test_staff_console import staff_sign_in
+
+    member, _, _ = await _enrolled(email='desk@example.org')
+    await sessions.open_staff_session(member, CLIENT)  # signed in elsewhere, perhaps on the lost phone
+    admin = await staff_sign_in(user)
+
+    await user.open('/staff/team')
+    user.find(marker=f'reset-totp-{member.id}').click()
+
+    await user.should_not_see(marker=f'reset-totp-{member.id}', retries=100)
+    assert not staff_totp.is_enabled(await StaffUser.get(id=member.id))
+    assert not await StaffRecoveryCode.filter(staff_id=member.id).exists()
+    assert await AuditEvent.exists(action='staff.totp_disabled', actor_id=admin.id, object_id=member.id)
+    assert not await StaffSession.filter(staff_id=member.id, revoked_at=None).exists()
