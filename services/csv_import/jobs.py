@@ -37,6 +37,8 @@ from services.setup_status import require_setup
 
 log = logging.getLogger(__name__)
 
+# On SQLite, Tortoise holds its only connection for a whole transaction, so a page's query waits for the
+# chunk being written: 200 rows halved that wait (search p95 0.7 -> 0.3 s) but cost a fifth of the speed.
 CHUNK_ROWS = 500
 STALE_AFTER = timedelta(minutes=2)  # a running job without a heartbeat this long lost its worker
 WORKER_ID = f'{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}'
@@ -212,7 +214,14 @@ async def _commit_progress(job: ImportJob, worker: str, plans: list[RowPlan], en
     """The chunk's refused, held and noted rows, and the job's counts and position (in the chunk's transaction)."""
     counts = Counter(p.action for p in plans)
     notes = []
+    waiting: list[dict] = []  # a row already held (by an earlier run of the same file) is listed once
+    if counts[Action.HELD]:
+        waiting = list(
+            await ImportRow.filter(outcome=RowOutcome.HELD, resolved_at__isnull=True).values_list('values', flat=True)
+        )
     for item in plans:
+        if item.action == Action.HELD and item.values in waiting:
+            continue
         outcome = {Action.REFUSED: RowOutcome.REFUSED, Action.HELD: RowOutcome.HELD}.get(item.action)
         if outcome is None and item.reason:
             outcome = RowOutcome.NOTE
@@ -259,13 +268,14 @@ async def run(job_id: int, worker: str = WORKER_ID, *, on_chunk: Callable[[], Aw
         await _announce(job)
         return
     try:
-        starts = list(range(job.next_row, len(rows), CHUNK_ROWS))
+        size = CHUNK_ROWS
+        starts = list(range(job.next_row, len(rows), size))
         checking: asyncio.Future | None = None
         for index, start in enumerate(starts):
-            end = min(start + CHUNK_ROWS, len(rows))
+            end = min(start + size, len(rows))
             prepared = await checking if checking is not None else None
             if index + 1 < len(starts):  # the next chunk is checked in a thread while this one is written
-                upcoming = rows[end : end + CHUNK_ROWS]
+                upcoming = rows[end : end + size]
                 checking = asyncio.ensure_future(asyncio.to_thread(patient_rows.prepare, upcoming, duplicate_of))
             job.next_row = start
             await _write_chunk(job, worker, rows[start:end], duplicate_of, practice, end, prepared)
