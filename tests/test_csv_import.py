@@ -241,3 +241,15 @@ async def test_imported_patients_without_a_usable_address_are_on_the_email_upkee
     problems = {(row.name, row.problem) for row in (await email_upkeep()).rows}
     assert ('Mail, No', Problem.MISSING) in problems
     assert ('Shared, Kid', Problem.SHARED) in problems
+
+
+async def test_two_rows_of_one_chunk_that_could_be_one_patient_create_one_and_hold_the_other(admin: object) -> None:
+    rows = ['9201,Sam,Dup,1980-01-01,,,', ',Sam,Dup,1980-01-01,sam@example.com,,']
+    job = await run_import(messy_file(rows), admin)
+    assert (job.created, job.held) == (1, 1)
+    created = await Patient.get(chart_number='9201')
+    [held] = await jobs.held_for_review()
+    assert (held.row_number, held.candidates) == (3, [created.id]) and 'Row 2 of this file' in held.reason
+    again = await run_import(messy_file(rows), admin)
+    assert (again.created, again.unchanged, again.updated) == (0, 1, 1)  # the chart-less row now matches
+    assert await Patient.filter(last_name='Dup').count() == 1

@@ -60,6 +60,7 @@ class RowPlan:
     patient: Patient | None = None  # the record to insert or update
     changed: list[str] = field(default_factory=list)
     candidates: list[int] = field(default_factory=list)
+    same_as: 'RowPlan | None' = None  # an earlier new patient of this chunk it could be (its id comes on insert)
 
     @property
     def name(self) -> str:
@@ -172,6 +173,7 @@ async def plan(prepared: list[Prepared]) -> list[RowPlan]:
     same_birth_date = await Patient.filter(date_of_birth__in=born) if born else []
     by_person = _candidates_by_person([p for p in same_birth_date if p.search_name in names])
     plans: list[RowPlan] = []
+    new_people: dict[tuple[str, date], RowPlan] = {}
     for item in prepared:
         record = item.record
         if record is None:
@@ -188,8 +190,16 @@ async def plan(prepared: list[Prepared]) -> list[RowPlan]:
             plans.append(_held(item, matches))
         elif matches:
             plans.append(RowPlan(item.row_number, Action.UPDATE, item.values, patient=matches[0]))
+        elif (earlier := new_people.get((record.search_name, record.date_of_birth))) is not None:
+            # As if the earlier row were on file already (it is, once this chunk commits): a person decides.
+            reason = (
+                f'Row {earlier.row_number} of this file has the same name and date of birth. Choose whether it is '
+                'the same patient, or create a new patient.'
+            )
+            plans.append(RowPlan(item.row_number, Action.HELD, item.values, reason, same_as=earlier))
         else:
             plans.append(RowPlan(item.row_number, Action.CREATE, item.values, patient=record))
+            new_people[(record.search_name, record.date_of_birth)] = plans[-1]
     await _compare(plans)
     return plans
 
@@ -254,6 +264,9 @@ async def apply(plans: list[RowPlan], practice: Practice, actor: audit.Actor, st
         for item, patient_id in zip(creates, ids, strict=True):
             item.patient.id = patient_id  # type: ignore[union-attr]
             item.patient._saved_in_db = True  # type: ignore[union-attr]
+    for item in plans:
+        if item.same_as is not None and item.same_as.patient is not None:
+            item.candidates = [item.same_as.patient.id]
     events: list[AuditEvent] = []
     for item in plans:
         if item.action == Action.CREATE:
