@@ -208,7 +208,9 @@ async def test_a_crash_mid_chunk_leaves_no_half_written_patient_and_the_job_resu
     assert await Patient.all().count() == 2  # chunk two rolled back whole
 
     assert await jobs.claim(job.id, 'rescuer') is False  # its heartbeat is still fresh
+    assert not jobs.interrupted(stalled)
     await ImportJob.filter(id=job.id).update(heartbeat_at=stalled.heartbeat_at - jobs.STALE_AFTER * 2)
+    assert jobs.interrupted(await jobs.get_job(job.id))  # what the import page says
     assert await jobs.run_pending('rescuer') == 1
     done = await ImportJob.get(id=job.id)
     assert (done.status, done.created, done.worker) == (JobStatus.DONE, 5, 'rescuer')

@@ -61,6 +61,7 @@ SUMMARY_FIELDS = (
     'held',
     'error',
     'created_by_id',
+    'heartbeat_at',
 )  # every column but the file itself
 
 _tasks: set[asyncio.Task] = set()
@@ -349,6 +350,12 @@ async def wait_for_background() -> None:
     """For tests and shutdown: let the jobs started here finish."""
     while _tasks:
         await asyncio.gather(*list(_tasks), return_exceptions=True)
+
+
+def interrupted(job: ImportJob, now: datetime | None = None) -> bool:
+    """A running job whose worker went silent: the next pass of any instance takes it over."""
+    now = now or datetime.now(UTC)
+    return job.status == JobStatus.RUNNING and job.heartbeat_at is not None and now - job.heartbeat_at > STALE_AFTER
 
 
 async def stop_background() -> None:
