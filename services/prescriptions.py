@@ -79,6 +79,7 @@ class EyeRow:
     add: str
     prism: str
     dominance: str
+    dominant_eye: str  # 'Yes' / 'No': the phone's narrow table has no room for 'Non-dominant'
     manufacturer: str
     brand: str
     base_curve: str
@@ -95,6 +96,7 @@ class EyeRow:
             add=eye.add_level or format_power(eye.add),
             prism=format_prism(eye.prism, eye.prism_base, eye.prism_vertical, eye.prism_vertical_base),
             dominance={'D': 'Dominant', 'N': 'Non-dominant'}.get(eye.dominance, ''),
+            dominant_eye={'D': 'Yes', 'N': 'No'}.get(eye.dominance, ''),
             manufacturer=eye.manufacturer,
             brand=eye.brand,
             base_curve=format_mm(eye.base_curve),

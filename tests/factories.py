@@ -13,12 +13,20 @@ from models.prescription import Prescription, PrescriptionEye, RxStatus
 from models.staff import StaffUser
 from models.verification import RxVerificationCode
 from services import audit, invoices, payments, verification_codes
+from services.appointments import today_in
 from services.invoices import LineDraft
 from services.portal_access import enable_portal
 from services.staff_auth import create_staff
 
 _seq = itertools.count(1)
 STAFF_PASSWORD = 'correct horse battery'
+PRACTICE_ZONE = 'America/New_York'
+
+
+def today() -> date:
+    """The test practice's date, which the services check dates against, not the machine's: from midnight
+    UTC to midnight in New York the two differ, and an exam dated by the machine is 'in the future'."""
+    return today_in(PRACTICE_ZONE)
 
 
 async def make_practice(**fields: object) -> Practice:
@@ -29,7 +37,7 @@ async def make_practice(**fields: object) -> Practice:
         city='Portland',
         state='ME',
         postal_code='04101',
-        time_zone='America/New_York',
+        time_zone=PRACTICE_ZONE,
         portal_url='http://portal.test',
     )
     return await Practice.create(**{**defaults, **fields})
@@ -106,7 +114,7 @@ async def make_spectacle_rx(
 ) -> Prescription:
     """A released (final) spectacle Rx, written straight to the tables; `consent` puts consent on file."""
     provider = provider or await Provider.first() or await make_provider(await patient.practice)
-    issued = issued or date.today() - timedelta(days=30)
+    issued = issued or today() - timedelta(days=30)
     if consent:
         await give_consent(patient)
     rx = await Prescription.create(
@@ -140,7 +148,7 @@ async def make_contact_lens_rx(
     patient: Patient, provider: Provider | None = None, *, issued: date | None = None, consent: bool = True
 ) -> Prescription:
     provider = provider or await Provider.first() or await make_provider(await patient.practice)
-    issued = issued or date.today() - timedelta(days=60)
+    issued = issued or today() - timedelta(days=60)
     if consent:
         await give_consent(patient)
     rx = await Prescription.create(
@@ -196,7 +204,7 @@ async def make_invoice(
 
     Other `fields` go to the draft: provider_id, insurance_expected_cents, insurance_paid_cents, adjustments.
     """
-    issued_on = issued_on or date.today() - timedelta(days=10)
+    issued_on = issued_on or today() - timedelta(days=10)
     drafts = [line if isinstance(line, LineDraft) else LineDraft(line[0], line[1]) for line in lines]
     draft = invoices.InvoiceDraft(issued_on=issued_on, lines=drafts, due_on=due_on, **fields)  # type: ignore[arg-type]
     invoice = await invoices.write_invoice(patient.id, draft, audit.SYSTEM)
@@ -205,6 +213,6 @@ async def make_invoice(
         await invoice.save(update_fields=['number'])
     if paid_cents:
         await payments.record_payment(
-            invoice.id, payments.PaymentInput(paid_cents, date.today()), audit.SYSTEM, confirm_credit=True
+            invoice.id, payments.PaymentInput(paid_cents, today()), audit.SYSTEM, confirm_credit=True
         )
     return invoice

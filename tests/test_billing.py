@@ -1,7 +1,7 @@
 """Billing: the balance is the sum of open invoice balances, in cents; invoices show lines and payments."""
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 from nicegui.testing import User
 from pypdf import PdfReader
@@ -58,7 +58,7 @@ async def test_billing_page_shows_balance_open_invoices_and_paid_history(user: U
         [('Comprehensive exam', 15000), ('Anti-glare lenses', 110000)],
         paid_cents=2500,
         number='INV-OPEN-1',
-        due_on=date.today() + timedelta(days=20),
+        due_on=factories.today() + timedelta(days=20),
     )
     await factories.make_invoice(patient, [('Contact lens fitting', 8000)], paid_cents=8000, number='INV-PAID-1')
     await sign_in(user, smtp_server, patient)
@@ -90,7 +90,7 @@ async def test_overdue_invoices_come_first_with_insurance_lines_and_a_credit_net
     user: User, smtp_server: SmtpServer
 ):
     patient = await factories.make_active_patient()
-    today = date.today()
+    today = factories.today()
     await factories.make_invoice(
         patient,
         [LineDraft('Progressive lenses', 38500, service_date=today - timedelta(days=60))],

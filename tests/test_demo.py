@@ -1,6 +1,6 @@
 """The demo practice: seeded once on an empty database, with the awkward cases the domain rules are about."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from tortoise.functions import Count
 
@@ -103,7 +103,7 @@ async def test_a_pending_appointment_request_waits_for_staff(db):
 
 async def test_prescriptions_include_expired_ones_and_contact_lenses_with_the_lens_details(db):
     await seed_demo_practice(BASE_URL)
-    today = date.today()
+    today = factories.today()
     assert await Prescription.filter(expiry_date__lt=today).exists()
     assert await Prescription.filter(expiry_date__gte=today).exists()
     lens_eyes = await PrescriptionEye.filter(prescription__kind='contact_lens')

@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from playwright.async_api import Page, async_playwright, expect
 from pypdf import PdfReader
 
 from portal.db import apply_migrations
+from tests import factories
 from tests.databases import fresh_database_url
 from tests.live_server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, running_portal
 from tests.mail import SmtpServer, link_in
@@ -203,7 +203,7 @@ async def test_new_practice_writes_signs_and_the_patient_prints_and_downloads_on
                 finally:
                     await browser.close()
 
-    signed_on = f'{date.today():%B} {date.today().day}, {date.today().year}'
+    signed_on = f'{factories.today():%B} {factories.today().day}, {factories.today().year}'
     od = next(line for line in glasses_text.splitlines() if line.startswith('OD'))
     os_line = next(line for line in glasses_text.splitlines() if line.startswith('OS'))
     assert tuple(v for v in ('-2.25', '-0.75', '090') if v in od) == ('-2.25', '-0.75', '090')

@@ -196,7 +196,7 @@ async def test_a_practitioner_carries_the_npi_and_license_and_a_location_its_add
 
 
 async def test_a_vision_prescription_and_a_transaction_bundle_through_the_api(user: User):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from models.prescription import Prescription
     from services.fhir_r4 import vision
@@ -205,7 +205,7 @@ async def test_a_vision_prescription_and_a_transaction_bundle_through_the_api(us
     provider = await factories.make_provider(practice, npi='1234567893')
     headers = await bearer()
     await user.open('/login')
-    written = (date.today() - timedelta(days=2)).isoformat()
+    written = (factories.today() - timedelta(days=2)).isoformat()
     lens = {'coding': [{'system': vision.PRODUCT_SYSTEM, 'code': 'lens'}]}
     rx = {
         'resourceType': 'VisionPrescription',
@@ -247,7 +247,7 @@ async def test_a_vision_prescription_and_a_transaction_bundle_through_the_api(us
 
 
 async def test_a_final_rx_sent_by_the_ehr_appears_in_the_patients_open_portal(user: User, smtp_server):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from services.fhir_r4 import vision
     from tests.portal_user import sign_in
@@ -261,7 +261,7 @@ async def test_a_final_rx_sent_by_the_ehr_appears_in_the_patients_open_portal(us
     await user.should_see('Your prescriptions')
     await user.should_not_see('Glasses prescription')
 
-    written = (date.today() - timedelta(days=1)).isoformat()
+    written = (factories.today() - timedelta(days=1)).isoformat()
     lens = {'coding': [{'system': vision.PRODUCT_SYSTEM, 'code': 'lens'}]}
     rx = {
         'resourceType': 'VisionPrescription',
@@ -296,14 +296,14 @@ async def test_other_paths_and_methods_under_fhir_answer_with_an_operation_outco
 
 
 async def test_the_console_says_an_rx_from_the_ehr_was_signed_there(user: User):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from services.fhir_r4 import vision
     from tests.test_staff_console import open_profile, staff_sign_in
 
     patient = await factories.make_active_patient()
     provider = await factories.make_provider(await patient.practice, name='Alex Morgan', npi='1234567893')
-    written = (date.today() - timedelta(days=1)).isoformat()
+    written = (factories.today() - timedelta(days=1)).isoformat()
     lens = {'coding': [{'system': vision.PRODUCT_SYSTEM, 'code': 'lens'}]}
     rx = {
         'resourceType': 'VisionPrescription',

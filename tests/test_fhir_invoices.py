@@ -2,7 +2,7 @@
 written through the billing services (derived totals, the console's rules), re-sends and refusals."""
 
 import copy
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -27,14 +27,14 @@ def payment(amount: float, kind: str = 'payment') -> dict:
         'extension': [
             {'url': 'kind', 'valueCode': kind},
             {'url': 'amount', 'valueMoney': money(amount)},
-            {'url': 'date', 'valueDate': date.today().isoformat()},
+            {'url': 'date', 'valueDate': factories.today().isoformat()},
             {'url': 'method', 'valueCode': 'card'},
         ],
     }
 
 
 def invoice_body(patient_id: int, **fields: object) -> dict:
-    issued = (date.today() - timedelta(days=5)).isoformat()
+    issued = (factories.today() - timedelta(days=5)).isoformat()
     return {
         'resourceType': 'Invoice',
         'identifier': [{'system': 'urn:ehr:invoice', 'value': 'B-900'}],

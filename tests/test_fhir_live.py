@@ -1,6 +1,6 @@
 """The FHIR API against the real running server, with a real FHIR client library (fhirpy): one flow."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -71,7 +71,7 @@ async def test_an_ehr_creates_searches_updates_and_batches_through_fhirpy(
             await patient.save()
             assert patient.id
 
-            written = (date.today() - timedelta(days=1)).isoformat()
+            written = (factories.today() - timedelta(days=1)).isoformat()
             lens = {'coding': [{'system': vision.PRODUCT_SYSTEM, 'code': 'lens'}]}
             rx = fhir.resource(
                 'VisionPrescription',

@@ -2,7 +2,7 @@
 round trip: a patient's records exported as a Bundle, imported into an empty database, exported again."""
 
 import copy
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -41,7 +41,7 @@ def contact(side: str, **values: object) -> dict:
 
 
 def spectacle_rx(patient_id: int, provider_id: int, **fields: object) -> dict:
-    written = (date.today() - timedelta(days=3)).isoformat()
+    written = (factories.today() - timedelta(days=3)).isoformat()
     return {
         'resourceType': 'VisionPrescription',
         'identifier': [{'system': 'urn:ehr:rx', 'value': 'RX-1'}],
@@ -170,7 +170,7 @@ async def test_a_resent_final_rx_changes_nothing_and_a_changed_one_is_refused(db
 
 async def test_a_contact_lens_rx_shorter_than_a_year_needs_a_reason(db):
     patient, provider_id = await setup()
-    written = date.today() - timedelta(days=3)
+    written = factories.today() - timedelta(days=3)
     body = spectacle_rx(
         patient.id,
         provider_id,
@@ -268,8 +268,10 @@ async def test_round_trip_export_import_into_an_empty_database_and_export_again(
         chart_number='C-1001', address='12 Elm St, Bangor, ME 04401', phone='(207) 555-0134'
     )
     first = spectacle_rx(patient.id, provider_id, identifier=[{'system': 'urn:ehr:rx', 'value': 'RX-OLD'}])
-    first['dateWritten'] = first['created'] = (date.today() - timedelta(days=400)).isoformat()
-    first['extension'].append({'url': vision.EXPIRY, 'valueDate': (date.today() + timedelta(days=300)).isoformat()})
+    first['dateWritten'] = first['created'] = (factories.today() - timedelta(days=400)).isoformat()
+    first['extension'].append(
+        {'url': vision.EXPIRY, 'valueDate': (factories.today() + timedelta(days=300)).isoformat()}
+    )
     await write(first)
     await write(spectacle_rx(patient.id, provider_id))  # supersedes the first (same kind and purpose)
     lenses = spectacle_rx(

@@ -87,7 +87,7 @@ async def test_a_paid_invoice_prints_as_a_receipt_and_another_patients_invoice_i
     invoice = await factories.make_invoice(patient, [('Exam', 9000)], 9000)
     document = await invoice_pdf.receipt_document(invoice.id, patient.id)
     assert document.title == 'Receipt'
-    assert 'Balance due\n$0.00' in pdf_text(invoice_pdf.render(document, today=date.today())).replace(' $', '\n$')
+    assert 'Balance due\n$0.00' in pdf_text(invoice_pdf.render(document, today=factories.today())).replace(' $', '\n$')
     stranger = await factories.make_patient()
     with pytest.raises(NotFound):
         await invoice_pdf.receipt_document(invoice.id, stranger.id)

@@ -1,6 +1,6 @@
 """The Rx lifecycle: draft -> final (signed by the linked prescriber) -> superseded | void; and its release evidence."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -20,7 +20,7 @@ def glasses(provider_id: int, purpose: str = 'distance', sphere: str = '-1.75', 
     return RxInput(
         kind='spectacle',
         provider_id=provider_id,
-        exam_date=date.today() - timedelta(days=1),
+        exam_date=factories.today() - timedelta(days=1),
         purpose=purpose,
         pd_binocular='62',
         eyes={'OD': eye, 'OS': EyeInput(sphere='PL')},
@@ -226,7 +226,9 @@ async def test_evidence_lists_views_prints_and_downloads_and_exports_csv(db):
     await prescriptions.record_list_view(patient.id, [rx], patient_actor)
     draft = await rx_lifecycle.save_draft(patient.id, glasses(provider.id, purpose='near'), actor)
 
-    rows = await rx_release.release_evidence(issued_from=date.today() - timedelta(days=1), issued_to=date.today())
+    rows = await rx_release.release_evidence(
+        issued_from=factories.today() - timedelta(days=1), issued_to=factories.today()
+    )
     assert [row.prescription.id for row in rows] == [rx.id]  # never a draft
     row = rows[0]
     assert (

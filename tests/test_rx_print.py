@@ -66,9 +66,9 @@ async def test_spectacle_pdf_prints_ds_pl_pd_purpose_fax_license_and_the_signatu
     practice, provider, prescriber = await _practice()
     patient = await factories.make_patient(practice)
     await factories.give_consent(patient)
-    rx = await _signed(patient, provider, prescriber, _glasses(provider.id, date.today()))
+    rx = await _signed(patient, provider, prescriber, _glasses(provider.id, factories.today()))
     document = await prescriptions.prescription_for(patient.id, rx.id)
-    text, pages = _pdf_text(rx_pdf.render(document, date.today()))
+    text, pages = _pdf_text(rx_pdf.render(document, factories.today()))
     assert pages == 1
     od = next(line for line in text.splitlines() if line.startswith('OD'))
     assert 'PL' in od and 'DS' in od and '1.00 BI' in od
@@ -95,11 +95,11 @@ async def test_contact_lens_pdf_says_power_and_keeps_the_expiry_reason_off_the_c
     practice, provider, prescriber = await _practice()
     patient = await factories.make_patient(practice)
     await factories.give_consent(patient)
-    exam = date.today() - timedelta(days=3)
+    exam = factories.today() - timedelta(days=3)
     form = _lenses(provider.id, exam, expiry_date=exam + timedelta(days=180), expiry_reason='Giant papillary review')
     rx = await _signed(patient, provider, prescriber, form)
     document = await prescriptions.prescription_for(patient.id, rx.id)
-    text, pages = _pdf_text(rx_pdf.render(document, date.today()))
+    text, pages = _pdf_text(rx_pdf.render(document, factories.today()))
     assert pages == 1
     for needed in ('Power', 'Base curve', 'Diameter', '8.40', '14.00', 'CooperVision - Biofinity', 'Monthly', 'MED'):
         assert needed in text, needed
@@ -113,14 +113,14 @@ async def test_expired_and_replaced_copies_say_so_and_no_signature_claim_without
     practice.eyewear_sales_exemption = True  # released without consent: the copy must not claim it
     await practice.save()
     patient = await factories.make_patient(practice)
-    old_exam = date.today() - timedelta(days=900)
+    old_exam = factories.today() - timedelta(days=900)
     old = await _signed(patient, provider, prescriber, _glasses(provider.id, old_exam))
-    text, _ = _pdf_text(rx_pdf.render(await prescriptions.prescription_for(patient.id, old.id), date.today()))
+    text, _ = _pdf_text(rx_pdf.render(await prescriptions.prescription_for(patient.id, old.id), factories.today()))
     assert 'EXPIRED' in text
     assert 'No in-office signature needed' not in text
 
-    await _signed(patient, provider, prescriber, _glasses(provider.id, date.today()), confirm=True)
-    text, _ = _pdf_text(rx_pdf.render(await prescriptions.prescription_for(patient.id, old.id), date.today()))
+    await _signed(patient, provider, prescriber, _glasses(provider.id, factories.today()), confirm=True)
+    text, _ = _pdf_text(rx_pdf.render(await prescriptions.prescription_for(patient.id, old.id), factories.today()))
     assert 'REPLACED' in text
 
 
@@ -151,7 +151,7 @@ async def test_a_signed_rx_appears_in_the_open_tab_without_reload(user: User, sm
     await user.open('/prescriptions')
     await user.should_see('No prescriptions yet')
     draft = await rx_lifecycle.save_draft(
-        patient.id, _lenses(provider.id, date.today()), audit.Actor.staff(prescriber), staff=prescriber
+        patient.id, _lenses(provider.id, factories.today()), audit.Actor.staff(prescriber), staff=prescriber
     )
     await user.should_not_see('Contact lens prescription')  # a draft stays invisible
     await rx_lifecycle.sign(draft.id, prescriber, audit.Actor.staff(prescriber))
@@ -163,8 +163,8 @@ async def test_replaced_rx_is_listed_below_the_current_one_and_marked(user: User
     await factories.give_consent(patient)
     provider = await factories.make_provider(await patient.practice)
     prescriber = await factories.make_prescriber(provider)
-    old = await _signed(patient, provider, prescriber, _glasses(provider.id, date.today() - timedelta(days=300)))
-    new = await _signed(patient, provider, prescriber, _glasses(provider.id, date.today()), confirm=True)
+    old = await _signed(patient, provider, prescriber, _glasses(provider.id, factories.today() - timedelta(days=300)))
+    new = await _signed(patient, provider, prescriber, _glasses(provider.id, factories.today()), confirm=True)
     await sign_in(user, smtp_server, patient)
     await user.open('/prescriptions')
     await user.should_see('Replaced')
@@ -184,7 +184,7 @@ async def test_print_view_shows_fax_pd_and_us_license(user: User, smtp_server: S
     await practice.save()
     provider = await factories.make_provider(practice)
     prescriber = await factories.make_prescriber(provider)
-    rx = await _signed(patient, provider, prescriber, _glasses(provider.id, date.today()))
+    rx = await _signed(patient, provider, prescriber, _glasses(provider.id, factories.today()))
     await sign_in(user, smtp_server, patient)
     await user.open(f'/rx/{rx.id}')
     for text in ('Fax: (555) 010-2001', 'License', 'OD 31.5 / OS 32.0 mm', 'Computer', 'No in-office signature needed'):

@@ -2,7 +2,6 @@
 patient shares it from the Prescriptions tab and can stop sharing."""
 
 import io
-from datetime import date
 
 import zxingcpp
 from nicegui.testing import User
@@ -24,7 +23,7 @@ async def test_the_pdf_carries_a_qr_that_opens_verify_with_the_code_and_the_type
     document = await prescriptions.prescription_for(patient.id, rx.id)
     share = await rx_verification.share_of(document)
 
-    page = PdfReader(io.BytesIO(rx_pdf.render(document, date.today(), share))).pages[0]
+    page = PdfReader(io.BytesIO(rx_pdf.render(document, factories.today(), share))).pages[0]
 
     assert share.display in page.extract_text() and 'portal.lakeside.example/verify' in page.extract_text()
     (image,) = page.images

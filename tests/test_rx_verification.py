@@ -3,7 +3,7 @@ unknown and withdrawn codes."""
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -57,7 +57,7 @@ async def test_status_follows_the_lifecycle_current_replaced_void_expired(db):
     _, provider, prescriber, patient = await setup()
     first = await signed_rx(prescriber, provider, patient)
     first_code = await rx_verification.current_code(first)
-    second = await signed_rx(prescriber, provider, patient, issue_date=date.today())
+    second = await signed_rx(prescriber, provider, patient, issue_date=factories.today())
     second_code = await rx_verification.current_code(second)
 
     assert (await rx_verification.look_up(first_code, VIEWER)).status == rx_verification.REPLACED
@@ -66,7 +66,7 @@ async def test_status_follows_the_lifecycle_current_replaced_void_expired(db):
     assert (await rx_verification.look_up(second_code, VIEWER)).status == rx_verification.VOID
 
     old = await factories.make_spectacle_rx(
-        patient, provider, issued=date.today() - timedelta(days=800), purpose='computer'
+        patient, provider, issued=factories.today() - timedelta(days=800), purpose='computer'
     )
     await RxVerificationCode.filter(prescription_id=old.id).delete()  # signed before codes existed
     old_code = await rx_verification.current_code(old)  # drawn on first need

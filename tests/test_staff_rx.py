@@ -1,6 +1,6 @@
 """The Prescriptions section of the Patient Profile: write, sign, supersede, void, consent, paper release."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from nicegui import ui
 from nicegui.testing import User
@@ -35,8 +35,8 @@ async def _signed_distance(patient, provider, staff, sphere: str = '-1.00') -> P
     form = RxInput(
         kind='spectacle',
         provider_id=provider.id,
-        exam_date=date.today() - timedelta(days=400),
-        issue_date=date.today() - timedelta(days=400),
+        exam_date=factories.today() - timedelta(days=400),
+        issue_date=factories.today() - timedelta(days=400),
         purpose='distance',
         eyes={'OD': EyeInput(sphere=sphere), 'OS': EyeInput(sphere=sphere)},
     )
@@ -76,7 +76,7 @@ async def test_signing_a_second_distance_rx_asks_before_replacing_the_current_on
     form = RxInput(
         kind='spectacle',
         provider_id=provider.id,
-        exam_date=date.today(),
+        exam_date=factories.today(),
         purpose='distance',
         eyes={'OD': EyeInput(sphere='-1.50'), 'OS': EyeInput(sphere='-1.25')},
     )
@@ -102,7 +102,7 @@ async def test_a_contact_lens_rx_form_refuses_a_short_expiry_without_reason(user
         _type(user, f'{eye}-diameter', '14.2')
         _type(user, f'{eye}-brand', 'Biofinity')
     _type(user, 'replacement', 'Monthly')
-    user.find(kind=ui.input, content='Expiry date').type((date.today() + timedelta(days=90)).isoformat())
+    user.find(kind=ui.input, content='Expiry date').type((factories.today() + timedelta(days=90)).isoformat())
     user.find('Save draft').click()
     await user.should_see('A contact lens Rx expires at least one year after it is issued')
     user.find(kind=ui.input, content='Medical reason').type('Corneal edema: review in 3 months')
@@ -120,7 +120,7 @@ async def test_only_the_linked_prescriber_sees_sign_and_void_needs_a_reason(user
     form = RxInput(
         kind='spectacle',
         provider_id=provider.id,
-        exam_date=date.today(),
+        exam_date=factories.today(),
         purpose='near',
         eyes={'OD': EyeInput(sphere='+1.00'), 'OS': EyeInput(sphere='+1.00')},
     )

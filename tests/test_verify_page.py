@@ -2,7 +2,6 @@
 
 import logging
 import re
-from datetime import date
 
 from nicegui.testing import User
 
@@ -57,7 +56,7 @@ async def test_a_typed_code_is_posted_and_statuses_follow_the_rx(user: User):
     assert '>Current<' in (await _post(user, typed)).text
 
     actor = audit.Actor.staff(prescriber)
-    newer = await rx_lifecycle.save_draft(rx.patient_id, glasses(provider.id, issue_date=date.today()), actor)
+    newer = await rx_lifecycle.save_draft(rx.patient_id, glasses(provider.id, issue_date=factories.today()), actor)
     await rx_lifecycle.sign(newer.id, prescriber, actor, confirm_supersede=True)
     assert '>Replaced by a newer prescription<' in (await _post(user, code)).text
 

@@ -67,7 +67,7 @@ def rx_table(eyes: list[EyeRow], *, contact_lens: bool) -> str:
     """OD and OS side by side, one row per value: fits a 320 px phone where six columns would not."""
     rows = CONTACT_ROWS if contact_lens else SPECTACLE_ROWS
     if contact_lens and any(e.dominance for e in eyes):
-        rows = (*rows, ('Dominance', 'dominance'))
+        rows = (*rows, ('Dominant eye', 'dominant_eye'))
     head = ''.join(f'<th scope="col">{EYE_HEADINGS.get(e.eye, escape(e.eye))}</th>' for e in eyes)
     body = ''.join(
         f'<tr><th scope="row">{label}</th>'

@@ -161,8 +161,10 @@ def _card(rx: Prescription, today: date) -> None:
     if replaced:
         badge, note = blocks.badge('Replaced', 'expired'), 'A newer prescription replaces this one.'
     elif expired:
-        badge = blocks.badge('Expired', 'expired')
-        note = 'This prescription has expired: <a href="/appointments#request">request an exam</a> for a new one.'
+        badge, note = (
+            blocks.badge('Expired', 'expired'),
+            'This prescription has expired: request an exam for a new one.',
+        )
     else:
         badge, note = blocks.badge('Current', 'current'), ''
     blocks.block(
@@ -176,9 +178,15 @@ def _card(rx: Prescription, today: date) -> None:
         + (f'<span>PD: {escape(prescriptions.format_pd(rx))}</span>' if prescriptions.format_pd(rx) else '')
         + '</div>'
         f'{blocks.rx_table(prescriptions.eye_rows(rx), contact_lens=rx.kind == "contact_lens")}'
-        + (f'<p class="q-ma-none text-body2">{note}</p>' if note else '')  # our own words and markup
+        + (f'<p class="q-ma-none text-body2">{escape(note)}</p>' if note else '')
         + '<div class="pp-actions">'
-        f'{blocks.link_button("View / print", f"/rx/{rx.id}", icons.PRINT)}'
+        # no dead end: straight to the request form (a full-size button, not a link inside the sentence)
+        + (
+            blocks.link_button('Request an exam', '/appointments#request', icons.EVENT)
+            if expired and not replaced
+            else ''
+        )
+        + f'{blocks.link_button("View / print", f"/rx/{rx.id}", icons.PRINT)}'
         f'{blocks.link_button("Download PDF", f"/rx/{rx.id}.pdf", icons.DOWNLOAD, download=True)}'
         '</div></section>'
     )

@@ -5,8 +5,6 @@ PostgreSQL: PostgreSQL refuses NUL bytes and SQLite takes anything, so the servi
 Inputs: any unicode (control characters, NUL, RTL marks, emoji, combining marks), plus 100 KB strings.
 """
 
-from datetime import date
-
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -91,7 +89,7 @@ async def test_an_invoice_is_stored_exactly_or_refused_and_never_half_written(db
     patient = await Patient.first() or await factories.make_active_patient()
     before = await _counts(Invoice, InvoiceLine, AuditEvent)
     draft = invoices.InvoiceDraft(
-        issued_on=date.today(),
+        issued_on=factories.today(),
         lines=[invoices.LineDraft(description, 12_000)],
         adjustments=[invoices.AdjustmentDraft('discount', 1_000, reason)],
     )
