@@ -25,6 +25,7 @@ from services.fhir_r4.common import (
     ids_for_identifier,
     matched_record,
     parse,
+    read_record,
     reference_id,
     remember_identifiers,
 )
@@ -76,10 +77,7 @@ def to_fhir(appointment: Appointment, identifiers: list[dict[str, str]]) -> dict
 
 
 async def read(appointment_id: int) -> dict[str, Any]:
-    appointment = await Appointment.get_or_none(id=appointment_id)
-    if appointment is None:
-        raise NotFound('appointment')
-    return to_fhir(appointment, (await identifiers_of(RESOURCE_TYPE, [appointment.id])).get(appointment.id, []))
+    return await read_record(RESOURCE_TYPE, await Appointment.get_or_none(id=appointment_id), 'appointment', to_fhir)
 
 
 def _date_filter(text: str) -> dict[str, datetime]:

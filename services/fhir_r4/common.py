@@ -1,5 +1,6 @@
 """What every resource mapping shares: parsing, OperationOutcome problems, references, source identifiers."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 
 from models.api_client import ExternalIdentifier
 from portal.ids import parse_id
+from services.errors import NotFound
 
 # The project's own URL base for the elements R4 lacks (documented in docs/fhir.md).
 BASE = 'https://eyecare-portal.example/fhir'
@@ -205,6 +207,15 @@ async def identifiers_of(resource_type: str, object_ids: list[int]) -> dict[int,
     for row in rows:
         found.setdefault(row.object_id, []).append({'system': row.system, 'value': row.value})
     return found
+
+
+async def read_record(
+    resource_type: str, record: Any, noun: str, to_fhir: Callable[[Any, list[dict[str, str]]], dict[str, Any]]
+) -> dict[str, Any]:
+    """One record as its resource, with the source systems' identifiers kept for it; a missing one is NotFound."""
+    if record is None:
+        raise NotFound(noun)
+    return to_fhir(record, (await identifiers_of(resource_type, [record.id])).get(record.id, []))
 
 
 async def ids_for_identifier(resource_type: str, token: str) -> list[int]:

@@ -14,6 +14,7 @@ from services.fhir_r4.common import (
     ids_for_identifier,
     matched_record,
     parse,
+    read_record,
     remember_identifiers,
 )
 from services.locations import LocationInput
@@ -38,10 +39,7 @@ def to_fhir(location: Location, identifiers: list[dict[str, str]]) -> dict[str, 
 
 
 async def read(location_id: int) -> dict[str, Any]:
-    location = await Location.get_or_none(id=location_id)
-    if location is None:
-        raise NotFound('location')
-    return to_fhir(location, (await identifiers_of(RESOURCE_TYPE, [location.id])).get(location.id, []))
+    return await read_record(RESOURCE_TYPE, await Location.get_or_none(id=location_id), 'location', to_fhir)
 
 
 async def search(params: dict[str, str], limit: int) -> list[dict[str, Any]]:

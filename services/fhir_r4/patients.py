@@ -14,6 +14,7 @@ from services.fhir_r4.common import (
     ids_for_identifier,
     matched_record,
     parse,
+    read_record,
     remember_identifiers,
 )
 from services.patients import PatientInput
@@ -53,10 +54,7 @@ def to_fhir(patient: Patient, identifiers: list[dict[str, str]]) -> dict[str, An
 
 
 async def read(patient_id: int) -> dict[str, Any]:
-    patient = await Patient.get_or_none(id=patient_id)
-    if patient is None:
-        raise NotFound('patient')
-    return to_fhir(patient, (await identifiers_of(RESOURCE_TYPE, [patient.id])).get(patient.id, []))
+    return await read_record(RESOURCE_TYPE, await Patient.get_or_none(id=patient_id), 'patient', to_fhir)
 
 
 async def search(params: dict[str, str], limit: int) -> list[dict[str, Any]]:

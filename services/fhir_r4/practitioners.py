@@ -16,6 +16,7 @@ from services.fhir_r4.common import (
     ids_for_identifier,
     matched_record,
     parse,
+    read_record,
     remember_identifiers,
 )
 from services.providers import ProviderInput
@@ -47,10 +48,7 @@ def to_fhir(provider: Provider, identifiers: list[dict[str, str]]) -> dict[str, 
 
 
 async def read(provider_id: int) -> dict[str, Any]:
-    provider = await Provider.get_or_none(id=provider_id)
-    if provider is None:
-        raise NotFound('provider')
-    return to_fhir(provider, (await identifiers_of(RESOURCE_TYPE, [provider.id])).get(provider.id, []))
+    return await read_record(RESOURCE_TYPE, await Provider.get_or_none(id=provider_id), 'provider', to_fhir)
 
 
 async def search(params: dict[str, str], limit: int) -> list[dict[str, Any]]:

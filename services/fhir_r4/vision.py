@@ -28,6 +28,7 @@ from services.fhir_r4.common import (
     ids_for_identifier,
     matched_record,
     parse,
+    read_record,
     reference_id,
     remember_identifiers,
 )
@@ -181,9 +182,7 @@ def to_fhir(rx: Prescription, identifiers: list[dict[str, str]]) -> dict[str, An
 
 async def read(rx_id: int) -> dict[str, Any]:
     rx = await Prescription.filter(id=rx_id).prefetch_related('eyes').first()
-    if rx is None:
-        raise NotFound('prescription')
-    return to_fhir(rx, (await identifiers_of(RESOURCE_TYPE, [rx.id])).get(rx.id, []))
+    return await read_record(RESOURCE_TYPE, rx, 'prescription', to_fhir)
 
 
 def _date_filter(text: str) -> dict[str, date]:
