@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -176,7 +177,7 @@ async def issue_link(account: PortalAccount, actor: audit.Actor, *, purpose: str
         'iat': int(now.timestamp()),
         'exp': int(expires_at.timestamp()),
     }
-    url = settings.base_url + LINK_PATH + jwt.encode(claims, settings.secret, algorithm=ALGORITHM)
+    url = signed_url(LINK_PATH, claims)
     await account.fetch_related('patient__practice')
     patient, practice = account.patient, account.patient.practice
     async with in_transaction():
@@ -223,25 +224,36 @@ def portal_url(practice: Practice) -> str:
     return (practice.portal_url or '').strip() or link_settings().base_url
 
 
-def _decode(token: str) -> dict:
+def signed_url(path: str, claims: dict) -> str:
+    """An emailed link: `path` plus the claims signed with the link key (the staff password link uses it too)."""
+    settings = link_settings()
+    return settings.base_url + path + jwt.encode(claims, settings.secret, algorithm=ALGORITHM)
+
+
+def decode_link(token: str, audience: str, unusable: Callable[[str], Exception]) -> dict:
+    """The claims of a link this portal signed for `audience`; `unusable('expired' | 'invalid')` otherwise.
+
+    Every claim is required, so a token minted for one purpose (a login link) never opens another (a staff
+    password link): the audience differs.
+    """
     settings = link_settings()
     try:
         return jwt.decode(
             token,
             settings.secret,
             algorithms=[ALGORITHM],
-            audience=AUDIENCE,
+            audience=audience,
             issuer=settings.base_url,
             options={'require': ['exp', 'iat', 'sub', 'jti', 'aud', 'iss']},
         )
     except jwt.ExpiredSignatureError:
-        raise LinkUnusable('expired') from None
+        raise unusable('expired') from None
     except jwt.InvalidTokenError:
-        raise LinkUnusable('invalid') from None
+        raise unusable('invalid') from None
 
 
 async def _usable_token(token: str) -> LoginToken:
-    claims = _decode(token)
+    claims = decode_link(token, AUDIENCE, LinkUnusable)
     row = await LoginToken.get_or_none(jti_hash=_hash(claims['jti'])).select_related('account')
     if row is None or str(row.account_id) != claims['sub']:
         raise LinkUnusable('invalid')

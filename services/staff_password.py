@@ -11,7 +11,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import jwt
 from tortoise.transactions import in_transaction
 
 from models.sessions import StaffSession
@@ -24,7 +23,6 @@ from services.password_policy import PasswordRejected, check_new_password  # noq
 from services.staff_auth import hash_password
 
 AUDIENCE = 'eyecare-portal:staff-password'
-ALGORITHM = 'HS256'
 LINK_PATH = '/staff/set-password/'
 VALID_FOR = {'invite': timedelta(hours=72), 'reset': timedelta(hours=1)}
 
@@ -79,7 +77,7 @@ async def issue_link(staff: StaffUser, purpose: str, actor: audit.Actor, practic
         'iat': int(now.timestamp()),
         'exp': int(expires_at.timestamp()),
     }
-    url = settings.base_url + LINK_PATH + jwt.encode(claims, settings.secret, algorithm=ALGORITHM)
+    url = magic_link.signed_url(LINK_PATH, claims)
     async with in_transaction():
         await StaffPasswordToken.filter(staff_id=staff.id, used_at=None, invalidated_at=None).update(invalidated_at=now)
         token = await StaffPasswordToken.create(
@@ -124,25 +122,8 @@ def _body(name: str, purpose: str, practice_name: str, url: str, valid: timedelt
     )
 
 
-def _decode(token: str) -> dict:
-    settings = magic_link.link_settings()
-    try:
-        return jwt.decode(
-            token,
-            settings.secret,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            issuer=settings.base_url,
-            options={'require': ['exp', 'iat', 'sub', 'jti', 'aud', 'iss']},
-        )
-    except jwt.ExpiredSignatureError:
-        raise PasswordLinkUnusable('expired') from None
-    except jwt.InvalidTokenError:
-        raise PasswordLinkUnusable('invalid') from None
-
-
 async def _usable(token: str) -> StaffPasswordToken:
-    claims = _decode(token)
+    claims = magic_link.decode_link(token, AUDIENCE, PasswordLinkUnusable)
     row = await StaffPasswordToken.get_or_none(jti_hash=_hash(claims['jti'])).select_related('staff')
     if row is None or str(row.staff_id) != claims['sub']:
         raise PasswordLinkUnusable('invalid')
