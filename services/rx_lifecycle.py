@@ -193,19 +193,7 @@ async def sign(
         )
         if not changed:
             raise PrescriptionLocked(RxStatus.FINAL)
-        older = await Prescription.filter(**_same_use(rx)).exclude(id=rx.id).select_for_update()
-        for old in older:
-            await Prescription.filter(id=old.id, status=RxStatus.FINAL).update(
-                status=RxStatus.SUPERSEDED, superseded_by_id=rx.id
-            )
-            await audit.record(
-                'rx.superseded',
-                actor,
-                patient_id=patient.id,
-                object_type='prescription',
-                object_id=old.id,
-                detail={'superseded_by': rx.id},
-            )
+        older = await _supersede_older(rx, patient.id, actor)
         await audit.record('rx.signed', actor, patient_id=patient.id, object_type='prescription', object_id=rx.id)
         await rx_verification.issue_code(rx.id)  # the code printed on every copy: /verify answers for it
         await audit.record(
@@ -218,7 +206,25 @@ async def sign(
         )
     await events.publish(patient.id, events.PRESCRIPTIONS)
     signed = await Prescription.filter(id=rx.id).select_related('provider', 'signed_by').get()
-    return SignResult(signed, list(older), paper_confirmation_needed=not digital)
+    return SignResult(signed, older, paper_confirmation_needed=not digital)
+
+
+async def _supersede_older(rx: Prescription, patient_id: int, actor: audit.Actor) -> list[Prescription]:
+    """Inside the signing transaction: every other Rx of the same use is now replaced by `rx`, each audited."""
+    older = await Prescription.filter(**_same_use(rx)).exclude(id=rx.id).select_for_update()
+    for old in older:
+        await Prescription.filter(id=old.id, status=RxStatus.FINAL).update(
+            status=RxStatus.SUPERSEDED, superseded_by_id=rx.id
+        )
+        await audit.record(
+            'rx.superseded',
+            actor,
+            patient_id=patient_id,
+            object_type='prescription',
+            object_id=old.id,
+            detail={'superseded_by': rx.id},
+        )
+    return list(older)
 
 
 async def record_signed_elsewhere(
@@ -250,19 +256,8 @@ async def record_signed_elsewhere(
         )
         if not changed:
             raise PrescriptionLocked(RxStatus.FINAL)
-        older = [] if superseded else await Prescription.filter(**_same_use(rx)).exclude(id=rx.id).select_for_update()
-        for old in older:
-            await Prescription.filter(id=old.id, status=RxStatus.FINAL).update(
-                status=RxStatus.SUPERSEDED, superseded_by_id=rx.id
-            )
-            await audit.record(
-                'rx.superseded',
-                actor,
-                patient_id=patient.id,
-                object_type='prescription',
-                object_id=old.id,
-                detail={'superseded_by': rx.id},
-            )
+        if not superseded:  # an Rx already replaced in the source system replaces nothing
+            await _supersede_older(rx, patient.id, actor)
         detail = {'signed_elsewhere': True, 'signed_at': signed_at.isoformat()}
         await audit.record(
             'rx.signed', actor, patient_id=patient.id, object_type='prescription', object_id=rx.id, detail=detail
