@@ -88,15 +88,21 @@ class ImportScreen:
         unsubscribe = events.subscribe_staff(self.viewer.staff.id, self.on_event)
         ui.context.client.on_delete(unsubscribe)
 
-    async def load(self) -> None:
+    async def load(self) -> bool:
+        """Read the jobs and the held rows; whether the held rows differ from those drawn."""
         self.recent = await jobs.recent_jobs(5)
+        drawn = _held_content(self.held)
         self.held = [(row, await jobs.candidates(row)) for row in await jobs.held_for_review(50)]
+        return _held_content(self.held) != drawn
 
     async def on_event(self, event: events.Event) -> None:
         if event.topic == jobs.IMPORT_EVENTS:
-            await self.load()
+            held_changed = await self.load()
             self.jobs_section.refresh()
-            self.review_section.refresh()
+            # Redrawn only when its rows changed: each progress tick would otherwise delete the Resolve
+            # buttons under a click that is on its way.
+            if held_changed:
+                self.review_section.refresh()
 
     async def on_upload(self, event: UploadEventArguments) -> None:
         try:
@@ -299,6 +305,20 @@ class ImportScreen:
                 ui.notify(f'Row {row.row_number} saved to {patient.full_name}.', type='positive')
         await self.load()
         self.review_section.refresh()
+
+
+def _held_content(held: list[tuple[ImportRow, list]]) -> list[tuple]:
+    """What the review list shows: the rows and their candidates as drawn."""
+    return [
+        (
+            row.id,
+            row.row_number,
+            row.reason,
+            sorted(row.values.items()),
+            [(p.id, p.full_name, p.chart_number, p.email) for p in candidates],
+        )
+        for row, candidates in held
+    ]
 
 
 @staff_page('/import', title='Import records', role='admin')
