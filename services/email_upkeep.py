@@ -6,13 +6,17 @@ row is derived from the current record, so fixing the address takes the row off 
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
+from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
+from tortoise.queryset import QuerySet
 
 from models.outbox import Channel, OutboxMessage, Status
 from models.patient import Patient
-from services.email_addresses import is_valid_email, normalize_email
+from models.portal_account import PortalAccount
+from services.email_addresses import normalize_email
 
 LIMIT_PER_KIND = 200
 
@@ -39,21 +43,47 @@ class UpkeepRow:
     email: str
     problem: Problem
     detail: str = ''
+    imported_at: datetime | None = None  # brought in by a CSV import
+
+
+@dataclass(frozen=True)
+class ReadyRow:
+    """An imported patient whose own valid address would let staff enable the portal today."""
+
+    patient_id: int
+    name: str  # 'Last, First'
+    email: str
+    imported_at: datetime
 
 
 @dataclass(frozen=True)
 class UpkeepReport:
     counts: dict[Problem, int]
     rows: list[UpkeepRow]
+    imported_ready: int  # imported patients the portal could be enabled for now
+    ready_rows: list[ReadyRow]
+    imported_needing_address: int  # imported patients among the rows above (each counted once)
+
+
+FIELDS = ('id', 'first_name', 'last_name', 'email', 'email_normalized', 'imported_at')
+
+
+def _name(patient: Patient) -> str:
+    return f'{patient.last_name}, {patient.first_name}'
 
 
 def _row(patient: Patient, problem: Problem, detail: str = '') -> UpkeepRow:
-    return UpkeepRow(patient.id, f'{patient.last_name}, {patient.first_name}', patient.email, problem, detail)
+    return UpkeepRow(patient.id, _name(patient), patient.email, problem, detail, patient.imported_at)
+
+
+def _shared_addresses() -> QuerySet[Patient]:
+    """Addresses on more than one chart (as a subquery: there may be thousands after an import)."""
+    return Patient.exclude(email_normalized='').annotate(n=Count('id')).group_by('email_normalized').filter(n__gt=1)
 
 
 async def email_upkeep() -> UpkeepReport:
     """Every patient whose address needs fixing, with the count per kind (rows capped per kind)."""
-    fields = ('id', 'first_name', 'last_name', 'email', 'email_normalized')
+    fields = FIELDS
     counts: dict[Problem, int] = {}
     rows: list[UpkeepRow] = []
 
@@ -64,38 +94,54 @@ async def email_upkeep() -> UpkeepReport:
         for p in await missing.order_by('search_last', 'id').limit(LIMIT_PER_KIND).only(*fields)
     ]
 
-    invalid = [
-        p
-        for p in await Patient.exclude(email_normalized='').order_by('search_last', 'id').only(*fields)
-        if not is_valid_email(p.email)
+    invalid = Patient.exclude(email_normalized='').filter(email_valid=False)
+    counts[Problem.INVALID] = await invalid.count()
+    rows += [
+        _row(p, Problem.INVALID)
+        for p in await invalid.order_by('search_last', 'id').limit(LIMIT_PER_KIND).only(*fields)
     ]
-    counts[Problem.INVALID] = len(invalid)
-    rows += [_row(p, Problem.INVALID) for p in invalid[:LIMIT_PER_KIND]]
 
-    shared_addresses = (
-        await Patient.exclude(email_normalized='')
-        .annotate(n=Count('id'))
-        .group_by('email_normalized')
-        .filter(n__gt=1)
-        .values_list('email_normalized', flat=True)
-    )
-    shared = (
-        await Patient.filter(email_normalized__in=list(shared_addresses))
-        .order_by('email_normalized', 'search_last', 'id')
-        .only(*fields)
-    )
-    counts[Problem.SHARED] = len(shared)
-    by_address: dict[str, list[Patient]] = {}
-    for patient in shared:
-        by_address.setdefault(patient.email_normalized, []).append(patient)
-    for patient in shared[:LIMIT_PER_KIND]:
-        others = [o.full_name for o in by_address[patient.email_normalized] if o.id != patient.id]
+    shared_query = Patient.filter(email_normalized__in=Subquery(_shared_addresses().values('email_normalized')))
+    counts[Problem.SHARED] = await shared_query.count()
+    shown = await shared_query.order_by('email_normalized', 'search_last', 'id').limit(LIMIT_PER_KIND).only(*fields)
+    by_address: dict[str, list[tuple[int, str]]] = {}
+    for address, patient_id, first, last in (
+        await Patient.filter(email_normalized__in=list({p.email_normalized for p in shown}))
+        .order_by('search_last', 'id')
+        .values_list('email_normalized', 'id', 'first_name', 'last_name')
+    ):
+        by_address.setdefault(address, []).append((patient_id, f'{first} {last}'))
+    for patient in shown:
+        others = [name for other_id, name in by_address[patient.email_normalized] if other_id != patient.id]
         rows.append(_row(patient, Problem.SHARED, 'Also used by ' + ', '.join(others)))
 
     bouncing = await _bouncing()
     counts[Problem.BOUNCING] = len(bouncing)
     rows += bouncing[:LIMIT_PER_KIND]
-    return UpkeepReport(counts=counts, rows=rows)
+
+    ready = (
+        Patient.filter(imported_at__not_isnull=True, email_valid=True)
+        .exclude(email_normalized__in=Subquery(_shared_addresses().values('email_normalized')))
+        .exclude(id__in=Subquery(PortalAccount.filter(active_email__not_isnull=True).values('patient_id')))
+        .exclude(id__in=[row.patient_id for row in bouncing])
+    )
+    ready_rows = [
+        ReadyRow(p.id, _name(p), p.email, p.imported_at)
+        for p in await ready.order_by('-imported_at', 'search_last', 'id').limit(LIMIT_PER_KIND).only(*fields)
+    ]
+    needing = Patient.filter(imported_at__not_isnull=True).filter(
+        Q(email_normalized='')
+        | Q(email_valid=False)
+        | Q(email_normalized__in=Subquery(_shared_addresses().values('email_normalized')))
+        | Q(id__in=[row.patient_id for row in bouncing])
+    )
+    return UpkeepReport(
+        counts=counts,
+        rows=rows,
+        imported_ready=await ready.count(),
+        ready_rows=ready_rows,
+        imported_needing_address=await needing.count(),
+    )
 
 
 async def _bouncing() -> list[UpkeepRow]:

@@ -19,7 +19,7 @@ from models.patient import Patient
 from models.portal_account import PortalAccount
 from models.practice import Practice
 from services import audit
-from services.email_addresses import normalize_email, validated_email
+from services.email_addresses import is_valid_email, normalize_email, validated_email
 from services.errors import DomainError, NotFound
 from services.phones import (  # noqa: F401 - re-exported: pages and tests import them from here
     InvalidPhone,
@@ -90,6 +90,7 @@ def derive_search_columns(patient: Patient) -> Patient:
     so bulk loads can use it too)."""
     patient.email = (patient.email or '').strip()
     patient.email_normalized = normalize_email(patient.email)
+    patient.email_valid = is_valid_email(patient.email)
     patient.phone_digits = phone_digits(patient.phone)
     patient.phone_reversed = patient.phone_digits[::-1]
     first, last = fold(patient.first_name), fold(patient.last_name)

@@ -1,11 +1,15 @@
 """Email upkeep (rule 9): missing, invalid, shared and bouncing addresses, counted, each row leaving once fixed."""
 
+from datetime import UTC, datetime
+
 from nicegui.testing import User
 
 from models.outbox import OutboxMessage
+from models.patient import Patient
 from services import audit, outbox
 from services.email_upkeep import Problem, email_upkeep
 from services.patients import PatientInput, update_patient
+from services.portal_access import enable_portal
 from tests import factories
 from tests.test_staff_console import staff_sign_in
 
@@ -120,3 +124,55 @@ async def test_upkeep_page_shows_counts_and_links_each_row_to_the_profile(user: 
     await user.open('/staff/email-upkeep')
     await user.should_see('Missing, Jamie')
     await user.should_not_see('Typo, Alex')
+
+
+async def _imported(**fields):
+    patient = await factories.make_patient(**fields)
+    patient.imported_at = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    await patient.save(update_fields=['imported_at'])
+    return patient
+
+
+async def test_imported_patients_are_split_into_ready_for_the_portal_and_needing_an_address(db):
+    ready = await _imported(last_name='Ready', email='ready@example.com')
+    await _imported(last_name='Enabled', email='enabled@example.com')
+    enabled = await Patient.get(last_name='Enabled')
+    await enable_portal(enabled.id, await factories.make_staff(), STAFF)
+    await _imported(last_name='Blank', email='')
+    await _imported(last_name='Typo', email='jamie@@example')
+    await _imported(last_name='Twin', email='twins@example.com')
+    await factories.make_patient(last_name='Sibling', email='Twins@example.com')
+    await _bounce(await _imported(last_name='Gone', email='gone@example.com'))
+    await factories.make_patient(last_name='Keyed', email='keyed@example.com')  # typed in, not imported
+
+    report = await email_upkeep()
+
+    assert [(row.patient_id, row.name, row.email) for row in report.ready_rows] == [
+        (ready.id, f'Ready, {ready.first_name}', 'ready@example.com')
+    ]
+    assert (report.imported_ready, report.imported_needing_address) == (1, 4)
+    imported = {row.name.split(',')[0] for row in report.rows if row.imported_at is not None}
+    assert imported == {'Blank', 'Typo', 'Twin', 'Gone'}
+
+
+async def test_whether_an_address_is_valid_is_kept_with_the_record_as_it_changes(db):
+    patient = await factories.make_patient(last_name='Typo', email='a@@b')
+    assert (await Patient.get(id=patient.id)).email_valid is False
+
+    await update_patient(patient.id, _form(patient, 'a@example.com'), STAFF)
+    assert (await Patient.get(id=patient.id)).email_valid is True
+    assert (await email_upkeep()).counts[Problem.INVALID] == 0
+
+
+async def test_upkeep_page_lists_imported_patients_ready_for_the_portal(user: User):
+    ready = await _imported(first_name='Ida', last_name='Imported', email='ida@example.com')
+    await _imported(first_name='Noel', last_name='Noaddress', email='')
+    await staff_sign_in(user)
+
+    await user.open('/staff/email-upkeep')
+
+    await user.should_see('1 imported patient could have the portal enabled now')
+    await user.should_see('1 need a better address first')
+    link = user.find('Imported, Ida').elements.pop()
+    assert link.props['href'] == f'/staff/patients/{ready.id}'
+    await user.should_see('Nov 20, 2026')
