@@ -255,3 +255,15 @@ async def test_two_rows_of_one_chunk_that_could_be_one_patient_create_one_and_ho
     again = await run_import(messy_file(rows), admin)
     assert (again.created, again.unchanged, again.updated) == (0, 1, 1)  # the chart-less row now matches
     assert await Patient.filter(last_name='Dup').count() == 1
+
+
+async def test_a_kind_without_a_module_in_the_registry_is_refused_with_a_sentence(
+    admin: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.csv_import import kinds
+
+    monkeypatch.setattr(kinds, 'REGISTRY', {})
+    upload = jobs.read_upload('export.csv', messy_file())
+    with pytest.raises(kinds.KindNotAvailable, match='Importing patients is not available yet.'):
+        await jobs.preview('patients', upload, {'first_name': 'First Name'})
+    assert await ImportJob.all().count() == 0

@@ -7,16 +7,16 @@ page follows it through the import's staff events, never by polling.
 
 from fastapi.responses import Response
 from nicegui import ui
-from nicegui.events import UploadEventArguments
+from nicegui.events import UploadEventArguments, ValueChangeEventArguments
 
 from models.csv_import import ImportJob, ImportKind, ImportRow, JobStatus, RowOutcome
 from pages.access import StaffViewer
 from pages.staff import router
 from pages.staff.page import download_viewer, staff_page
 from services import events
-from services.csv_import import jobs, mapping
-from services.csv_import.patients import ACTION_LABELS, Action
+from services.csv_import import jobs, kinds, mapping
 from services.csv_import.reading import MAX_BYTES
+from services.csv_import.rows import Action
 from services.errors import DomainError
 
 TEMPLATE_URL = '/staff/import/template-{kind}.csv'
@@ -58,17 +58,18 @@ class ImportScreen:
         self.client = ui.context.client
         ui.label('Import records').classes('text-h5').props('role=heading aria-level=1')
         ui.label(
-            "Bring patients over from the practice's previous system with a CSV file (UTF-8 or Windows, comma or "
-            'semicolon, a first line naming the columns). Importing the same file again changes nothing; an '
-            "updated file changes only what changed. Importing never enables a patient's portal."
+            "Bring records over from the practice's previous system with a CSV file (UTF-8 or Windows, comma or "
+            'semicolon, a first line naming the columns), one file per kind of record. Importing the same file '
+            "again changes nothing; an updated file changes only what changed. Importing never enables a patient's "
+            'portal.'
         ).classes('text-grey-8')
         with ui.card().classes('w-full q-pa-md').props('flat bordered'):
             ui.label('1. Choose the file').classes('text-h6').props('role=heading aria-level=2')
             with ui.row().classes('items-center gap-4'):
-                ui.select({ImportKind.PATIENTS: 'Patients'}, value=self.kind, label='What the file holds').props(
+                ui.select(kinds.labels(), value=self.kind, label='What the file holds', on_change=self.set_kind).props(
                     'outlined dense'
                 ).style('min-width: 200px').mark('import-kind')
-                ui.link('Download the template (with example rows)', TEMPLATE_URL.format(kind=self.kind.value))
+                self.template_link()
             # Quasar's uploader nests its file input in an unnamed button (axe: nested-interactive, label):
             # it stays hidden, and a named button opens its file dialog from the same click.
             uploader = (
@@ -103,6 +104,22 @@ class ImportScreen:
             # buttons under a click that is on its way.
             if held_changed:
                 self.review_section.refresh()
+
+    @ui.refreshable_method
+    def template_link(self) -> None:
+        ui.link('Download the template (with example rows)', TEMPLATE_URL.format(kind=self.kind.value)).mark(
+            'import-template'
+        )
+
+    async def set_kind(self, event: ValueChangeEventArguments) -> None:
+        """Another kind: its template, and the file (if one is chosen) mapped again to that kind's fields."""
+        self.kind = ImportKind(event.value)
+        self.template_link.refresh()
+        self.preview = None
+        if self.upload is not None:
+            self.mapping = mapping.guess(self.kind, self.upload.table.headers, await mapping.remembered(self.kind))
+        self.mapping_section.refresh()
+        self.preview_section.refresh()
 
     async def on_upload(self, event: UploadEventArguments) -> None:
         try:
@@ -160,7 +177,8 @@ class ImportScreen:
             return
         with ui.card().classes('w-full q-pa-md').props('flat bordered').mark('import-preview-result'):
             ui.label('3. Preview').classes('text-h6').props('role=heading aria-level=2')
-            summary = ', '.join(f'{ACTION_LABELS[a].lower()}: {n:,}' for a, n in preview.counts.items())
+            labels = kinds.rules(self.kind).ACTION_LABELS
+            summary = ', '.join(f'{labels[a].lower()}: {n:,}' for a, n in preview.counts.items())
             ui.label(f'{preview.total:,} rows. {summary[:1].upper()}{summary[1:]}.').props('role=status').mark(
                 'preview-summary'
             )
@@ -177,7 +195,7 @@ class ImportScreen:
             rows = [
                 {
                     'row': r.row_number,
-                    'action': ACTION_LABELS[r.action],
+                    'action': labels[r.action],
                     'name': r.name,
                     'reason': r.reason or ', '.join(r.changed),
                 }

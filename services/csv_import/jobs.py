@@ -1,11 +1,14 @@
 """The import as a background job recorded in the database: previewed, queued, claimed by exactly one app
 instance, applied in chunks, resumable after a crash or restart, and reviewable afterwards.
 
+The job is the same for every kind of record; what a row means (its fields, checks, matching and writes)
+comes from the kind's module, looked up in `kinds.REGISTRY` (see there how a kind plugs in).
+
 Each chunk (CHUNK_ROWS rows) is one transaction: its records, their audit rows, the rows it refused or
 held, and the job's progress commit together or not at all. A crash mid-chunk therefore leaves no
-half-written patient, and the job resumes at the first row of that chunk. Rows are matched, so a chunk
-applied twice changes nothing the second time. One bad row is refused on its own; a chunk the database
-refuses as a whole is retried row by row so the others still go in.
+half-written record, and the job resumes at the first row of that chunk; change events go out after
+the commit. Rows are matched, so a chunk applied twice changes nothing the second time. One bad row is
+refused on its own; a chunk the database refuses as a whole is retried row by row so the others still go in.
 """
 
 import asyncio
@@ -27,10 +30,12 @@ from models.portal_account import PortalAccount
 from models.practice import Practice
 from models.staff import StaffUser
 from services import audit, events
+from services.csv_import import kinds
 from services.csv_import import mapping as mappings
 from services.csv_import import patients as patient_rows
-from services.csv_import.patients import Action, RowPlan
+from services.csv_import.kinds import ImportRules
 from services.csv_import.reading import CsvTable, UnreadableFile, decode, parse
+from services.csv_import.rows import Action, RowPlan, row_values
 from services.errors import DomainError, NotFound
 from services.patients import create_patient, update_patient
 from services.setup_status import require_setup
@@ -99,19 +104,19 @@ def read_upload(file_name: str, data: bytes) -> Upload:
 
 
 def _values(table: CsvTable, mapping: dict[str, str]) -> list[tuple[int, dict[str, str]]]:
-    return [(number, patient_rows.row_values(cells, table.headers, mapping)) for number, cells in table.rows]
+    return [(number, row_values(cells, table.headers, mapping)) for number, cells in table.rows]
 
 
-def _prepare_all(text: str, mapping: dict[str, str]) -> tuple[list[tuple[int, dict[str, str]]], dict[int, int]]:
+def _prepare_all(
+    rules: ImportRules, text: str, mapping: dict[str, str]
+) -> tuple[list[tuple[int, dict[str, str]]], dict[int, int]]:
     rows = _values(parse(text), mapping)
-    return rows, patient_rows.duplicates(rows)
+    return rows, rules.duplicates(rows)
 
 
 def _kind(kind: ImportKind | str) -> ImportKind:
-    kind = ImportKind(kind)
-    if kind != ImportKind.PATIENTS:
-        raise DomainError(f'Importing {kind.value} is not available yet.')
-    return kind
+    kinds.rules(kind)  # KindNotAvailable for a kind not plugged in
+    return ImportKind(kind)
 
 
 async def preview(kind: ImportKind | str, upload: Upload, mapping: dict[str, str]) -> Preview:
@@ -119,12 +124,13 @@ async def preview(kind: ImportKind | str, upload: Upload, mapping: dict[str, str
     kind = _kind(kind)
     mapping = mappings.checked(kind, upload.table.headers, mapping)
     await require_setup()
-    rows, duplicate_of = await asyncio.to_thread(_prepare_all, upload.text, mapping)
+    rules = kinds.rules(kind)
+    rows, duplicate_of = await asyncio.to_thread(_prepare_all, rules, upload.text, mapping)
     counts: Counter[Action] = Counter()
     shown: list[RowPlan] = []
     for start in range(0, len(rows), CHUNK_ROWS):
-        prepared = await asyncio.to_thread(patient_rows.prepare, rows[start : start + CHUNK_ROWS], duplicate_of)
-        for item in await patient_rows.plan(prepared):
+        prepared = await asyncio.to_thread(rules.prepare, rows[start : start + CHUNK_ROWS], duplicate_of)
+        for item in await rules.plan(prepared):
             counts[item.action] += 1
             if len(shown) < PREVIEW_ROWS_SHOWN:
                 shown.append(item)
@@ -172,32 +178,39 @@ async def claim(job_id: int, worker: str = WORKER_ID) -> bool:
 
 
 async def _write_chunk(
+    rules: ImportRules,
     job: ImportJob,
     worker: str,
     rows: list,
     duplicate_of: dict[int, int],
     practice: Practice,
     end: int,
-    prepared: list[patient_rows.Prepared] | None = None,
+    prepared: list | None = None,
 ) -> Counter[Action]:
     actor = import_actor(job.created_by, job.id)  # type: ignore[arg-type]
     if prepared is None:
-        prepared = await asyncio.to_thread(patient_rows.prepare, rows, duplicate_of)
+        prepared = await asyncio.to_thread(rules.prepare, rows, duplicate_of)
     try:
         async with in_transaction():
-            plans = await patient_rows.plan(prepared)
-            await patient_rows.apply(plans, practice, actor, datetime.now(UTC))
-            return await _commit_progress(job, worker, plans, end)
+            plans = await rules.plan(prepared)
+            await rules.apply(plans, practice, actor, datetime.now(UTC))
+            counts = await _commit_progress(job, worker, plans, end)
     except LostClaim:
         raise
     except Exception:
         if len(rows) == 1:
             raise
         log.exception('import %s: a chunk failed as a whole; applying its rows one by one', job.id)
+    else:
+        try:
+            await rules.after_commit(plans)
+        except Exception:  # the chunk is committed: a lost announcement must not replay it
+            log.exception('import %s: the change events of a chunk could not be published', job.id)
+        return counts
     counts: Counter[Action] = Counter()
     for number, values in rows:
         try:
-            counts += await _write_chunk(job, worker, [(number, values)], duplicate_of, practice, job.next_row)
+            counts += await _write_chunk(rules, job, worker, [(number, values)], duplicate_of, practice, job.next_row)
         except LostClaim:
             raise
         except Exception:
@@ -260,7 +273,8 @@ async def run(job_id: int, worker: str = WORKER_ID, *, on_chunk: Callable[[], Aw
     if job.status != JobStatus.RUNNING or job.worker != worker:
         return
     try:
-        rows, duplicate_of = await asyncio.to_thread(_prepare_all, job.content, job.mapping)
+        rules = kinds.rules(job.kind)
+        rows, duplicate_of = await asyncio.to_thread(_prepare_all, rules, job.content, job.mapping)
         practice = await require_setup()
     except (UnreadableFile, DomainError) as error:
         await ImportJob.filter(id=job.id, worker=worker).update(
@@ -277,9 +291,9 @@ async def run(job_id: int, worker: str = WORKER_ID, *, on_chunk: Callable[[], Aw
             prepared = await checking if checking is not None else None
             if index + 1 < len(starts):  # the next chunk is checked in a thread while this one is written
                 upcoming = rows[end : end + size]
-                checking = asyncio.ensure_future(asyncio.to_thread(patient_rows.prepare, upcoming, duplicate_of))
+                checking = asyncio.ensure_future(asyncio.to_thread(rules.prepare, upcoming, duplicate_of))
             job.next_row = start
-            await _write_chunk(job, worker, rows[start:end], duplicate_of, practice, end, prepared)
+            await _write_chunk(rules, job, worker, rows[start:end], duplicate_of, practice, end, prepared)
             await _announce(job)
             if on_chunk is not None:
                 await on_chunk()

@@ -4,48 +4,16 @@ and the template files (headings plus example rows) staff can download and fill 
 import csv
 import io
 import re
-from dataclasses import dataclass
 
 from models.csv_import import ImportKind, ImportMapping
+from services.csv_import import kinds
+from services.csv_import.rows import Field
 from services.errors import DomainError
 
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    label: str
-    required: bool = False
-    aliases: tuple[str, ...] = ()
-
-
-FIELDS: dict[ImportKind, tuple[Field, ...]] = {
-    ImportKind.PATIENTS: (
-        Field('chart_number', 'Chart number', aliases=('chart', 'chart no', 'chart #', 'mrn', 'patient id', 'account')),
-        Field('first_name', 'First name', True, ('first', 'firstname', 'given name', 'forename')),
-        Field('last_name', 'Last name', True, ('last', 'lastname', 'surname', 'family name')),
-        Field('date_of_birth', 'Date of birth', True, ('dob', 'birth date', 'birthdate', 'birthday', 'born')),
-        Field('email', 'Email', aliases=('e-mail', 'email address', 'mail')),
-        Field('phone', 'Phone', aliases=('mobile', 'cell', 'phone number', 'telephone', 'mobile phone')),
-        Field('address', 'Address', aliases=('street', 'street address', 'home address')),
-    ),
-}
-
-TEMPLATES: dict[ImportKind, list[list[str]]] = {
-    ImportKind.PATIENTS: [
-        [
-            '1001',
-            'Jamie',
-            'Rivera',
-            '1985-04-12',
-            'jamie.rivera@example.com',
-            '(207) 555-0134',
-            '12 Harbor St, Portland',
-        ],
-        ['1002', 'Ana', 'Müller', '04/30/1990', '', '207-555-0188', ''],
-    ],
-}
-
-KIND_LABELS = {ImportKind.PATIENTS: 'Patients', ImportKind.PRESCRIPTIONS: 'Prescriptions'}
+# Views of the registry (each kind's module holds its own fields, template rows and label).
+FIELDS: dict[ImportKind, tuple[Field, ...]] = {kind: rules.FIELDS for kind, rules in kinds.REGISTRY.items()}
+TEMPLATES: dict[ImportKind, list[list[str]]] = {kind: rules.TEMPLATE for kind, rules in kinds.REGISTRY.items()}
+KIND_LABELS: dict[ImportKind, str] = kinds.labels()
 
 
 class MappingInvalid(DomainError):
@@ -57,10 +25,7 @@ def _key(text: str) -> str:
 
 
 def fields_of(kind: ImportKind) -> tuple[Field, ...]:
-    try:
-        return FIELDS[kind]
-    except KeyError:
-        raise MappingInvalid(f'Importing {kind.value} is not available yet.') from None
+    return kinds.rules(kind).FIELDS
 
 
 def guess(kind: ImportKind, headers: list[str], remembered: dict[str, str] | None = None) -> dict[str, str]:
@@ -113,5 +78,5 @@ def template_csv(kind: ImportKind) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator='\r\n')
     writer.writerow([f.label for f in fields_of(kind)])
-    writer.writerows(TEMPLATES[kind])
+    writer.writerows(kinds.rules(kind).TEMPLATE)
     return '\ufeff' + out.getvalue()

@@ -7,30 +7,35 @@ the row is held for a person to resolve. A blank cell never erases what is on fi
 an active portal account is never changed (the row says so instead).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 
 from models.audit import AuditEvent
 from models.patient import Patient
 from models.portal_account import PortalAccount
 from models.practice import Practice
 from services import audit
+from services.csv_import.rows import Action, Field, RowPlan
 from services.email_addresses import normalize_email
 from services.errors import DomainError
 from services.patients import PatientInput, apply_input, derive_search_columns, fold, parse_date
 from services.phones import phone_digits
 
-FIELDS = ('chart_number', 'first_name', 'last_name', 'date_of_birth', 'email', 'phone', 'address')
-
-
-class Action(StrEnum):
-    CREATE = 'create'
-    UPDATE = 'update'
-    UNCHANGED = 'unchanged'
-    REFUSED = 'refused'
-    HELD = 'held'
-
+LABEL = 'Patients'
+FIELDS = (
+    Field('chart_number', 'Chart number', aliases=('chart', 'chart no', 'chart #', 'mrn', 'patient id', 'account')),
+    Field('first_name', 'First name', True, ('first', 'firstname', 'given name', 'forename')),
+    Field('last_name', 'Last name', True, ('last', 'lastname', 'surname', 'family name')),
+    Field('date_of_birth', 'Date of birth', True, ('dob', 'birth date', 'birthdate', 'birthday', 'born')),
+    Field('email', 'Email', aliases=('e-mail', 'email address', 'mail')),
+    Field('phone', 'Phone', aliases=('mobile', 'cell', 'phone number', 'telephone', 'mobile phone')),
+    Field('address', 'Address', aliases=('street', 'street address', 'home address')),
+)
+FIELD_NAMES = tuple(f.name for f in FIELDS)
+TEMPLATE = [
+    ['1001', 'Jamie', 'Rivera', '1985-04-12', 'jamie.rivera@example.com', '(207) 555-0134', '12 Harbor St, Portland'],
+    ['1002', 'Ana', 'Müller', '04/30/1990', '', '207-555-0188', ''],
+]
 
 ACTION_LABELS = {
     Action.CREATE: 'New patient',
@@ -52,27 +57,8 @@ class Prepared:
 
 
 @dataclass
-class RowPlan:
-    row_number: int
-    action: Action
-    values: dict[str, str]
-    reason: str = ''  # refused or held: why; update/unchanged: a note (the login email left alone)
-    patient: Patient | None = None  # the record to insert or update
-    changed: list[str] = field(default_factory=list)
-    candidates: list[int] = field(default_factory=list)
-    same_as: 'RowPlan | None' = None  # an earlier new patient of this chunk it could be (its id comes on insert)
-
-    @property
-    def name(self) -> str:
-        return f'{self.values.get("last_name", "")}, {self.values.get("first_name", "")}'.strip(', ')
-
-
-def row_values(cells: list[str], headers: list[str], mapping: dict[str, str]) -> dict[str, str]:
-    index = {heading: i for i, heading in enumerate(headers)}
-    return {
-        name: (cells[index[heading]].strip() if index[heading] < len(cells) else '')
-        for name, heading in mapping.items()
-    }
+class PatientPlan(RowPlan):
+    same_as: RowPlan | None = None  # an earlier new patient of this chunk it could be (its id comes on insert)
 
 
 def identity(values: dict[str, str]) -> tuple[str, ...]:
@@ -99,7 +85,7 @@ def duplicates(rows: list[tuple[int, dict[str, str]]]) -> dict[int, int]:
 
 
 def patient_input(values: dict[str, str]) -> PatientInput:
-    return PatientInput(**{name: values.get(name, '') for name in FIELDS})
+    return PatientInput(**{name: values.get(name, '') for name in FIELD_NAMES})
 
 
 def prepare(rows: list[tuple[int, dict[str, str]]], duplicate_of: dict[int, int]) -> list[Prepared]:
@@ -136,7 +122,7 @@ def merged_input(patient: Patient, values: dict[str, str], login_locked: bool) -
         'phone': patient.phone,
         'address': patient.address,
     }
-    merged = {name: (values.get(name) or current[name]) for name in FIELDS}
+    merged = {name: (values.get(name) or current[name]) for name in FIELD_NAMES}
     note = ''
     if normalize_email(merged['email']) == patient.email_normalized:
         merged['email'] = patient.email
@@ -158,7 +144,7 @@ def _candidates_by_person(patients: list[Patient]) -> dict[tuple[str, date], lis
     return found
 
 
-async def plan(prepared: list[Prepared]) -> list[RowPlan]:
+async def plan(prepared: list[Prepared]) -> list[PatientPlan]:
     """What each row would do to the records on file now: three queries for the whole chunk."""
     valid = [p for p in prepared if p.record is not None]
     charts = sorted({p.record.chart_number for p in valid if p.record.chart_number})  # type: ignore[union-attr]
@@ -172,12 +158,12 @@ async def plan(prepared: list[Prepared]) -> list[RowPlan]:
     # by thousands, so asking the database for the names as well would read more rows the bigger the practice.
     same_birth_date = await Patient.filter(date_of_birth__in=born) if born else []
     by_person = _candidates_by_person([p for p in same_birth_date if p.search_name in names])
-    plans: list[RowPlan] = []
-    new_people: dict[tuple[str, date], RowPlan] = {}
+    plans: list[PatientPlan] = []
+    new_people: dict[tuple[str, date], PatientPlan] = {}
     for item in prepared:
         record = item.record
         if record is None:
-            plans.append(RowPlan(item.row_number, Action.REFUSED, item.values, item.reason))
+            plans.append(PatientPlan(item.row_number, Action.REFUSED, item.values, item.reason))
             continue
         matches = by_chart.get(record.chart_number, []) if record.chart_number else []
         if not matches:
@@ -189,22 +175,22 @@ async def plan(prepared: list[Prepared]) -> list[RowPlan]:
         if len(matches) > 1:
             plans.append(_held(item, matches))
         elif matches:
-            plans.append(RowPlan(item.row_number, Action.UPDATE, item.values, patient=matches[0]))
+            plans.append(PatientPlan(item.row_number, Action.UPDATE, item.values, patient=matches[0]))
         elif (earlier := new_people.get((record.search_name, record.date_of_birth))) is not None:
             # As if the earlier row were on file already (it is, once this chunk commits): a person decides.
             reason = (
                 f'Row {earlier.row_number} of this file has the same name and date of birth. Choose whether it is '
                 'the same patient, or create a new patient.'
             )
-            plans.append(RowPlan(item.row_number, Action.HELD, item.values, reason, same_as=earlier))
+            plans.append(PatientPlan(item.row_number, Action.HELD, item.values, reason, same_as=earlier))
         else:
-            plans.append(RowPlan(item.row_number, Action.CREATE, item.values, patient=record))
+            plans.append(PatientPlan(item.row_number, Action.CREATE, item.values, patient=record))
             new_people[(record.search_name, record.date_of_birth)] = plans[-1]
     await _compare(plans)
     return plans
 
 
-def _held(item: Prepared, candidates: list[Patient]) -> RowPlan:
+def _held(item: Prepared, candidates: list[Patient]) -> PatientPlan:
     charts = ', '.join(p.chart_number or 'no chart number' for p in candidates)
     reason = (
         f'{len(candidates)} patients already on file match this name and date of birth ({charts}). '
@@ -213,10 +199,10 @@ def _held(item: Prepared, candidates: list[Patient]) -> RowPlan:
         else f'A patient with this name and date of birth is on file with another chart number ({charts}). '
         'Choose whether it is the same person, or create a new patient.'
     )
-    return RowPlan(item.row_number, Action.HELD, item.values, reason, candidates=[p.id for p in candidates])
+    return PatientPlan(item.row_number, Action.HELD, item.values, reason, candidates=[p.id for p in candidates])
 
 
-async def _compare(plans: list[RowPlan]) -> None:
+async def _compare(plans: list[PatientPlan]) -> None:
     """Matched rows become update or unchanged, with the active-portal rule applied."""
     matched = [p for p in plans if p.action == Action.UPDATE]
     if not matched:
@@ -240,7 +226,7 @@ async def _compare(plans: list[RowPlan]) -> None:
             item.action = Action.UNCHANGED
 
 
-async def apply(plans: list[RowPlan], practice: Practice, actor: audit.Actor, stamp: datetime) -> None:
+async def apply(plans: list[PatientPlan], practice: Practice, actor: audit.Actor, stamp: datetime) -> None:
     """Write the planned creates and updates with their audit rows. Call inside the chunk's transaction.
 
     New patients go in with one multi-row insert; their ids are read back, above the highest id before
@@ -292,3 +278,7 @@ async def apply(plans: list[RowPlan], practice: Practice, actor: audit.Actor, st
         )
     if events:
         await AuditEvent.bulk_create(events)
+
+
+async def after_commit(plans: list[PatientPlan]) -> None:
+    """Patient rows announce nothing: staff lists read the records afresh, and no portal is enabled by an import."""
