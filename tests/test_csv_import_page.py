@@ -1,11 +1,14 @@
 """The import page: upload, mapped columns, preview with a refused row, import with live result, review."""
 
+from datetime import timedelta
+
 from nicegui import ui
 from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
 
 from models.csv_import import ImportJob, JobStatus
 from models.patient import Patient
+from models.prescription import Prescription, RxStatus
 from services.csv_import import jobs
 from tests import factories
 from tests.portal_user import wait_until
@@ -75,3 +78,42 @@ async def test_front_desk_staff_cannot_open_the_import(user: User) -> None:
     await user.open('/staff/import')
     await user.should_see('This page is for administrators')
     assert (await user.http_client.get('/staff/import/template-patients.csv')).status_code == 403
+
+
+async def test_admin_imports_prescriptions_with_a_refused_row(user: User) -> None:
+    await factories.make_ready_practice()
+    await factories.make_patient(first_name='Jamie', last_name='Rivera', chart_number='5001')
+    await staff_sign_in(user)
+    await user.open('/staff/import')
+    user.find(marker='import-kind').click()
+    user.find('Prescriptions').click()
+    template = '/staff/import/template-prescriptions.csv'
+
+    async def offers_the_prescriptions_template() -> bool:
+        return any(link.props.get('href') == template for link in user.find(marker='import-template').elements)
+
+    await wait_until(offers_the_prescriptions_template)
+    response = await user.http_client.get(template)
+    assert response.status_code == 200 and 'Rx id,Chart number,Type' in response.text
+
+    issued = (factories.today() - timedelta(days=20)).isoformat()
+    data = (
+        '\ufeffRx id;Chart #;Type;Purpose;Issue date;Prescriber;OD Sph;OS Sph\r\n'
+        f'R-1;5001;Glasses;Distance;{issued};Dana Whitfield;-1.25;-1.50\r\n'
+        f'R-2;5999;Glasses;Distance;{issued};Dana Whitfield;-1.25;-1.50\r\n'
+    ).encode()
+    await upload(user, data, 'rx.csv')
+    await user.should_see('rx.csv: 2 rows')
+    assert user.find(marker='column-od_sphere').elements.pop().value == 'OD Sph'
+    user.find(marker='import-preview').click()
+    await user.should_see('Refused: 1', retries=50)
+    table = user.find(marker='preview-table').elements.pop()
+    assert [(r['row'], r['action']) for r in table.rows] == [(3, 'Refused'), (2, 'New prescription')]
+    assert 'No patient with chart number 5999' in table.rows[0]['reason']
+
+    user.find(marker='import-start').click()
+    await wait_until(lambda: ImportJob.exists(status=JobStatus.DONE), timeout=20)
+    await jobs.wait_for_background()
+    await user.should_see('New: 1', retries=100)
+    rx = await Prescription.get(patient__chart_number='5001')
+    assert rx.imported and rx.status == RxStatus.FINAL
