@@ -546,100 +546,124 @@ def _event(action: str, actor: audit.Actor, patient_id: int, rx_id: int, detail:
 
 
 async def apply(plans: list[RxPlan], practice: Practice, actor: audit.Actor, stamp: datetime) -> None:
-    """Write the chunk's new Rx (oldest first, so a newer one replaces an older one as signing does) and status
-    changes, with their eyes, source ids, verification codes and audit rows. Call inside the chunk's transaction.
+    """Write the chunk's new Rx and status changes, with their eyes, source ids, verification codes and audit
+    rows, in a handful of multi-row statements. Call inside the chunk's transaction.
+
+    New Rx are decided oldest first, so a newer one replaces an older one of the same use as signing does
+    (the current one on file included); one older than a current Rx on file is recorded as replaced by it.
+    They go in with one multi-row insert; their ids are read back above the highest id before it, in
+    insertion order, and checked against the rows (a mismatch rolls the chunk back, to be retried row by row).
     """
     creates = sorted(
         (p for p in plans if p.action == Action.CREATE),
         key=lambda p: (p.rx.issue_date, p.row_number),  # type: ignore[union-attr]
     )
-    updates = [p for p in plans if p.action == Action.UPDATE]
-    patient_ids = sorted({p.patient.id for p in creates})  # type: ignore[union-attr]
-    current: dict[tuple[int, str, object], list[Prescription]] = {}
-    consenting: set[int] = set()
-    if patient_ids:
-        for rx in await Prescription.filter(patient_id__in=patient_ids, status=RxStatus.FINAL).select_for_update():
-            current.setdefault(_use(rx.patient_id, rx.kind, rx.purpose), []).append(rx)  # type: ignore[attr-defined]
-        consenting = set(
-            await DigitalDeliveryConsent.filter(patient_id__in=patient_ids, withdrawn_at__isnull=True).values_list(
-                'patient_id', flat=True
-            )
-        )
     audit_rows: list[AuditEvent] = []
-    eyes: list[PrescriptionEye] = []
-    source_ids: list[ExternalIdentifier] = []
-    codes: list[RxVerificationCode] = []
-    for item in creates:
-        audit_rows += await _create(item, practice, actor, stamp, current, consenting, eyes, source_ids, codes)
-    for item in updates:
+    if creates:
+        audit_rows += await _insert(creates, practice, actor, stamp)
+    for item in (p for p in plans if p.action == Action.UPDATE):
         audit_rows.append(await _change_status(item, actor, stamp))
-    if eyes:
-        await PrescriptionEye.bulk_create(eyes)
-    if source_ids:
-        await ExternalIdentifier.bulk_create(source_ids)
-    if codes:
-        await RxVerificationCode.bulk_create(codes)
     if audit_rows:
         await AuditEvent.bulk_create(audit_rows)
 
 
-async def _create(
-    item: RxPlan,
-    practice: Practice,
-    actor: audit.Actor,
-    stamp: datetime,
-    current: dict[tuple[int, str, object], list[Prescription]],
-    consenting: set[int],
-    eyes: list[PrescriptionEye],
-    source_ids: list[ExternalIdentifier],
-    codes: list[RxVerificationCode],
-) -> list[AuditEvent]:
-    values, patient = item.rx, item.patient
-    assert values is not None and patient is not None and item.status is not None and item.signed_at is not None
-    use = _use(patient.id, values.kind.value, values.purpose)
-    status = item.status
-    if status == RxStatus.FINAL:
-        newer = [rx for rx in current.get(use, []) if rx.issue_date > values.issue_date]
-        if newer:  # a newer current Rx of the same use is on file: this one was replaced by it
+async def _insert(creates: list[RxPlan], practice: Practice, actor: audit.Actor, stamp: datetime) -> list[AuditEvent]:
+    patient_ids = sorted({p.patient.id for p in creates})  # type: ignore[union-attr]
+    current: dict[tuple[int, str, object], list[Prescription]] = {}  # the final Rx per use, on file or new
+    for rx in await Prescription.filter(patient_id__in=patient_ids, status=RxStatus.FINAL).select_for_update():
+        current.setdefault(_use(rx.patient_id, rx.kind, rx.purpose), []).append(rx)  # type: ignore[attr-defined]
+    consenting = set(
+        await DigitalDeliveryConsent.filter(patient_id__in=patient_ids, withdrawn_at__isnull=True).values_list(
+            'patient_id', flat=True
+        )
+    )
+    records: list[Prescription] = []
+    replaced: list[tuple[Prescription, Prescription]] = []  # (older, the new Rx replacing it)
+    for item in creates:
+        values, patient = item.rx, item.patient
+        assert values is not None and patient is not None and item.status is not None
+        use = _use(patient.id, values.kind.value, values.purpose)
+        status = item.status
+        holders = current.get(use, [])
+        newer = [rx for rx in holders if rx.issue_date > values.issue_date]  # only ever Rx on file: oldest first
+        if status == RxStatus.FINAL and newer:
             latest = max(newer, key=lambda rx: (rx.issue_date, rx.id))
             status, item.superseded_by = RxStatus.SUPERSEDED, latest.id
             item.reason = (
                 f'Recorded as replaced: a newer prescription of the same kind and purpose is on file (issued '
                 f'{latest.issue_date:%m/%d/%Y}).'
             )
-    rx = await Prescription.create(
-        patient_id=patient.id,
-        status=status,
-        signed_at=item.signed_at,
-        imported=True,
-        superseded_by_id=item.superseded_by,
-        void_reason=item.void_reason,
-        voided_at=stamp if status == RxStatus.VOID else None,
-        **_columns(values),
-    )
-    eyes.extend(PrescriptionEye(prescription_id=rx.id, **eye.__dict__) for eye in values.eyes)
-    if source_id := item.values.get('rx_id', '').strip():
-        source_ids.append(
-            ExternalIdentifier(resource_type=RESOURCE_TYPE, system=RX_ID_SYSTEM, value=source_id[:200], object_id=rx.id)
+        record = Prescription(
+            patient_id=patient.id,
+            status=status,
+            signed_at=item.signed_at,
+            imported=True,
+            superseded_by_id=item.superseded_by,
+            void_reason=item.void_reason,
+            voided_at=stamp if status == RxStatus.VOID else None,
+            **_columns(values),
         )
-    codes.append(RxVerificationCode(prescription_id=rx.id, code=verification_codes.new_code()))
-    signed = {'signed_elsewhere': True, 'signed_at': item.signed_at.isoformat(), 'row': item.row_number}
-    rows = [_event('rx.signed', actor, patient.id, rx.id, signed)]
-    if status == RxStatus.FINAL:
-        older = current.get(use, [])
-        if older:
-            await Prescription.filter(id__in=[o.id for o in older], status=RxStatus.FINAL).update(
-                status=RxStatus.SUPERSEDED, superseded_by_id=rx.id
+        if status == RxStatus.FINAL:
+            replaced += [(older, record) for older in holders]
+            for older in holders:
+                older.status = RxStatus.SUPERSEDED  # a new one not inserted yet goes in as replaced
+            current[use] = [record]
+        records.append(record)
+        item.existing = record
+    last = await Prescription.all().order_by('-id').limit(1).values_list('id', flat=True)
+    await Prescription.bulk_create(records)
+    found = (
+        await Prescription.filter(id__gt=last[0] if last else 0, imported=True, patient_id__in=patient_ids)
+        .order_by('id')
+        .values_list('id', 'patient_id', 'issue_date')
+    )
+    expected = [(r.patient_id, r.issue_date) for r in records]  # type: ignore[attr-defined]
+    if [(patient_id, issued) for _, patient_id, issued in found] != expected:
+        raise RuntimeError('new prescriptions could not be read back')  # the chunk rolls back
+    for record, (rx_id, _, _) in zip(records, found, strict=True):
+        record.id = rx_id
+        record._saved_in_db = True
+    for older, newer_rx in replaced:
+        older.superseded_by_id = newer_rx.id  # type: ignore[attr-defined]
+    new_ids = {r.id for r in records}
+    on_file = [older for older, _ in replaced if older.id not in new_ids]
+    if on_file:  # locked above (select_for_update): still final
+        await Prescription.bulk_update(on_file, fields=['status', 'superseded_by_id'])
+    if new_replaced := [older for older, _ in replaced if older.id in new_ids]:
+        await Prescription.bulk_update(new_replaced, fields=['superseded_by_id'])
+    eyes: list[PrescriptionEye] = []
+    source_ids: list[ExternalIdentifier] = []
+    rows: list[AuditEvent] = []
+    for item, record in zip(creates, records, strict=True):
+        assert item.rx is not None and item.patient is not None and item.signed_at is not None
+        patient_id = item.patient.id
+        eyes += [PrescriptionEye(prescription_id=record.id, **eye.__dict__) for eye in item.rx.eyes]
+        if source_id := item.values.get('rx_id', '').strip():
+            source_ids.append(
+                ExternalIdentifier(
+                    resource_type=RESOURCE_TYPE, system=RX_ID_SYSTEM, value=source_id[:200], object_id=record.id
+                )
             )
-            rows += [_event('rx.superseded', actor, patient.id, o.id, {'superseded_by': rx.id}) for o in older]
-        current[use] = [rx]
-    if status == RxStatus.VOID:
-        rows.append(_event('rx.voided', actor, patient.id, rx.id, {'reason': item.void_reason, 'was': 'imported'}))
-    else:
-        portal = practice.eyewear_sales_exemption or patient.id in consenting
-        made = {'portal': portal, 'exempt': practice.eyewear_sales_exemption}
-        rows.append(_event('rx.made_available', actor, patient.id, rx.id, made))
-    item.existing = rx
+        signed = {'signed_elsewhere': True, 'signed_at': item.signed_at.isoformat(), 'row': item.row_number}
+        rows.append(_event('rx.signed', actor, patient_id, record.id, signed))
+        if item.status == RxStatus.VOID:
+            rows.append(
+                _event('rx.voided', actor, patient_id, record.id, {'reason': item.void_reason, 'was': 'imported'})
+            )
+        else:
+            portal = practice.eyewear_sales_exemption or patient_id in consenting
+            made = {'portal': portal, 'exempt': practice.eyewear_sales_exemption}
+            rows.append(_event('rx.made_available', actor, patient_id, record.id, made))
+    rows += [
+        _event('rx.superseded', actor, older.patient_id, older.id, {'superseded_by': newer_rx.id})  # type: ignore[attr-defined]
+        for older, newer_rx in replaced
+    ]
+    await PrescriptionEye.bulk_create(eyes)
+    if source_ids:
+        await ExternalIdentifier.bulk_create(source_ids)
+    await RxVerificationCode.bulk_create(
+        [RxVerificationCode(prescription_id=r.id, code=verification_codes.new_code()) for r in records]
+    )
     return rows
 
 
