@@ -123,6 +123,18 @@ async def test_messy_file_imports_good_rows_and_refuses_each_bad_one_with_its_re
     actions = await AuditEvent.filter(object_type='prescription').values_list('action', 'actor_type')
     assert actions.count(('rx.signed', 'import')) == 4
     assert actions.count(('rx.made_available', 'import')) == 4
+    assert await mapping.remembered('prescriptions') == guessed  # the next file of this kind starts from it
+
+
+async def test_the_downloadable_template_maps_itself_and_its_example_rows_import(admin: StaffUser) -> None:
+    data = mapping.template_csv('prescriptions').encode('utf-8')
+    upload = jobs.read_upload('template.csv', data)
+    guessed = mapping.guess('prescriptions', upload.table.headers)
+    assert guessed == {f.name: f.label for f in mapping.fields_of('prescriptions')}
+    job = await run_import(data, admin)
+    assert (job.created, job.refused) == (2, 0)
+    lenses = await Prescription.get(kind='contact_lens').prefetch_related('eyes')
+    assert lenses.status == RxStatus.FINAL and {e.brand for e in lenses.eyes} == {'AcmeDaily 1-Day'}
 
 
 async def test_the_same_file_again_changes_nothing(admin: StaffUser) -> None:
