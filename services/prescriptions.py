@@ -179,12 +179,16 @@ class RxDocument:
 
     @property
     def signature(self) -> str:
-        """'Electronically signed by Dana Whitfield, OD, on March 4, 2025' (the practice's date)."""
+        """'Electronically signed by Dana Whitfield, OD, on March 4, 2025' (the practice's date).
+
+        An Rx signed in another system and imported says only 'Signed by …': it may have been signed on paper.
+        """
         rx = self.prescription
         if rx.signed_at is None or rx.status == RxStatus.DRAFT:
             return ''
         day = local_time(rx.signed_at, self.practice.time_zone).date()
-        return f'Electronically signed by {self.provider.display_name}, on {long_date(day)}'
+        how = 'Signed' if rx.imported and rx.signed_by_id is None else 'Electronically signed'  # type: ignore[attr-defined]
+        return f'{how} by {self.provider.display_name}, on {long_date(day)}'
 
     @property
     def is_contact_lens(self) -> bool:

@@ -115,6 +115,7 @@ async def test_messy_file_imports_good_rows_and_refuses_each_bad_one_with_its_re
     assert (right.sphere, right.cylinder, right.axis) == (Decimal('-2.25'), Decimal('-0.75'), 90)
     document = await prescriptions.document_for_staff(glasses.id)
     assert document.signature.endswith(prescriptions.long_date(signed))  # never "signed ... on <import date>"
+    assert document.signature.startswith(f'Signed by {provider.display_name}')  # not "Electronically": maybe paper
     lenses = await Prescription.get(patient__chart_number='1001', kind='contact_lens')
     assert (lenses.expiry_date, lenses.expiry_reason) == (issued + timedelta(days=200), 'dry eye follow-up')
     near = await Prescription.filter(patient__chart_number='1002').order_by('issue_date')
