@@ -205,18 +205,25 @@ async def overlap_warnings(slot: Slot, time_zone: str, exclude_id: int | None = 
     ]
 
 
-async def _checked(
-    slot: Slot, practice: Practice, *, confirm_overlap: bool, exclude_id: int | None = None
-) -> tuple[datetime, Provider, Location]:
-    if not 5 <= slot.duration_minutes <= MAX_DURATION:
+def checked_details(duration_minutes: int, visit_type: str, note: str) -> str:
+    """The booking rules that need no database (duration, visit type, note); the note as stored.
+    Shared by the console's form and the CSV import, which checks a whole chunk of rows at once."""
+    if not 5 <= duration_minutes <= MAX_DURATION:
         raise InvalidAppointment(f'Please give a duration between 5 and {MAX_DURATION} minutes.')
-    if slot.visit_type not in set(VisitType):
+    if visit_type not in set(VisitType):
         raise InvalidAppointment('Please choose a visit type from the list.')
-    note = one_line(slot.note)
+    note = one_line(note)
     if len(note) > NOTE_MAX:
         raise InvalidAppointment(f'Please keep the note under {NOTE_MAX} characters.')
     if unstorable(note):
         raise InvalidAppointment(UNSTORABLE_SENTENCE.format(label='note'))
+    return note
+
+
+async def _checked(
+    slot: Slot, practice: Practice, *, confirm_overlap: bool, exclude_id: int | None = None
+) -> tuple[datetime, Provider, Location]:
+    checked_details(slot.duration_minutes, slot.visit_type, slot.note)
     provider = await Provider.filter(id=slot.provider_id, practice_id=practice.id).first()
     location = await Location.filter(id=slot.location_id, practice_id=practice.id).first()
     if provider is None:
@@ -256,8 +263,9 @@ async def _email(patient: Patient, mail: appointment_mail.Mail, purpose: str) ->
     return await outbox.enqueue_email(to=patient.email, subject=subject, body=body, purpose=purpose, patient=patient)
 
 
-async def _withdraw_reminder(appointment: Appointment) -> None:
-    """A reminder still queued for the old time is taken back (one being sent right now goes out)."""
+async def withdraw_reminder(appointment: Appointment) -> None:
+    """A reminder still queued for the old time is taken back (one being sent right now goes out).
+    Call inside the transaction that moves, cancels or closes the visit."""
     if appointment.reminder_message_id:
         await OutboxMessage.filter(id=appointment.reminder_message_id, status='queued').update(
             status=WITHDRAWN, next_attempt_at=None, last_error='Withdrawn: the appointment changed.'
@@ -389,7 +397,7 @@ async def reschedule(
         if not moved:
             raise AppointmentNotBooked()
         if starts_at != before:
-            await _withdraw_reminder(appointment)
+            await withdraw_reminder(appointment)
         await audit.record(
             'appointment.rescheduled',
             actor,
@@ -424,7 +432,7 @@ async def cancel(appointment_id: int, reason: str, actor: audit.Actor) -> Appoin
         )
         if not done:
             raise AppointmentNotBooked()
-        await _withdraw_reminder(appointment)
+        await withdraw_reminder(appointment)
         await audit.record(
             'appointment.cancelled',
             actor,
@@ -451,7 +459,7 @@ async def set_outcome(appointment_id: int, status: AppointmentStatus, actor: aud
     appointment = await _booked(appointment_id)
     async with in_transaction():
         await Appointment.filter(id=appointment.id).update(status=status)
-        await _withdraw_reminder(appointment)
+        await withdraw_reminder(appointment)
         await audit.record(
             f'appointment.{status.value}',
             actor,

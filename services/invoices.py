@@ -253,47 +253,57 @@ async def write_invoice(patient_id: int, draft: InvoiceDraft, actor: audit.Actor
     ):
         raise InvalidInvoice('Choose a provider of this practice.')
     async with in_transaction():
-        invoice = await Invoice.create(
-            patient_id=patient_id,
-            number=f'new-{uuid.uuid4().hex[:24]}',  # replaced below, once the id is known
-            issued_on=draft.issued_on,
-            due_on=draft.due_on,
-            provider_id=draft.provider_id,
-            tax_percent=tax_percent,
-            insurance_expected_cents=draft.insurance_expected_cents,
-            insurance_paid_cents=draft.insurance_paid_cents,
-        )
-        invoice.number = f'INV-{invoice.id:05d}'
-        await invoice.save(update_fields=['number'])
-        await InvoiceLine.bulk_create(
+        invoice = await insert_invoice(patient_id, draft, tax_percent, totals, actor)
+    await events.publish(patient_id, events.BILLING)
+    return invoice
+
+
+async def insert_invoice(
+    patient_id: int, draft: InvoiceDraft, tax_percent: Decimal, totals: InvoiceTotals, actor: audit.Actor
+) -> Invoice:
+    """Write a validated draft (`validate_draft`) with its lines, adjustments and audit row, numbered like every
+    invoice. Call inside a transaction and publish the billing event after it commits: the console does it
+    for one invoice, the CSV import for a chunk of them."""
+    invoice = await Invoice.create(
+        patient_id=patient_id,
+        number=f'new-{uuid.uuid4().hex[:24]}',  # replaced below, once the id is known
+        issued_on=draft.issued_on,
+        due_on=draft.due_on,
+        provider_id=draft.provider_id,
+        tax_percent=tax_percent,
+        insurance_expected_cents=draft.insurance_expected_cents,
+        insurance_paid_cents=draft.insurance_paid_cents,
+    )
+    invoice.number = f'INV-{invoice.id:05d}'
+    await invoice.save(update_fields=['number'])
+    await InvoiceLine.bulk_create(
+        [
+            InvoiceLine(
+                invoice=invoice,
+                service_date=line.service_date or draft.issued_on,
+                description=line.description,
+                quantity=line.quantity,
+                unit_cents=line.unit_cents,
+                taxable=line.taxable,
+            )
+            for line in draft.lines
+        ]
+    )
+    if draft.adjustments:
+        await InvoiceAdjustment.bulk_create(
             [
-                InvoiceLine(
-                    invoice=invoice,
-                    service_date=line.service_date or draft.issued_on,
-                    description=line.description,
-                    quantity=line.quantity,
-                    unit_cents=line.unit_cents,
-                    taxable=line.taxable,
-                )
-                for line in draft.lines
+                InvoiceAdjustment(invoice=invoice, kind=a.kind, amount_cents=a.amount_cents, reason=a.reason)
+                for a in draft.adjustments
             ]
         )
-        if draft.adjustments:
-            await InvoiceAdjustment.bulk_create(
-                [
-                    InvoiceAdjustment(invoice=invoice, kind=a.kind, amount_cents=a.amount_cents, reason=a.reason)
-                    for a in draft.adjustments
-                ]
-            )
-        await audit.record(
-            'invoice.written',
-            actor,
-            patient_id=patient_id,
-            object_type='invoice',
-            object_id=invoice.id,
-            detail={'number': invoice.number, 'total_cents': totals.total_cents, 'lines': len(draft.lines)},
-        )
-    await events.publish(patient_id, events.BILLING)
+    await audit.record(
+        'invoice.written',
+        actor,
+        patient_id=patient_id,
+        object_type='invoice',
+        object_id=invoice.id,
+        detail={'number': invoice.number, 'total_cents': totals.total_cents, 'lines': len(draft.lines)},
+    )
     return invoice
 
 
@@ -353,57 +363,78 @@ async def set_insurance(invoice_id: int, *, expected_cents: int, paid_cents: int
     _check_amount(paid_cents, 'Insurance paid', allow_zero=True)
     async with in_transaction():
         invoice = await locked_invoice(invoice_id)
-        if invoice.is_void:
-            raise InvoiceIsVoid(invoice.number)
-        before = totals_of(invoice)
-        invoice.insurance_expected_cents, invoice.insurance_paid_cents = expected_cents, paid_cents
-        after = totals_of(invoice)
-        if after.patient_responsibility_cents < 0:
-            raise InvalidInvoice(
-                f'Insurance of {format_money(after.insurance_portion_cents)} plus adjustments is more than the '
-                f'invoice total of {format_money(after.total_cents)}.'
-            )
-        await invoice.save(update_fields=['insurance_expected_cents', 'insurance_paid_cents'])
-        await audit.record(
-            'invoice.insurance_updated',
-            actor,
-            patient_id=invoice.patient_id,
-            object_type='invoice',
-            object_id=invoice.id,
-            detail={
-                'expected_cents': [before.insurance_expected_cents, expected_cents],
-                'paid_cents': [before.insurance_paid_cents, paid_cents],
-            },
-        )
+        after = await store_insurance(invoice, expected_cents, paid_cents, actor)
     await events.publish(invoice.patient_id, events.BILLING)
     return after
 
 
-async def void_invoice(invoice_id: int, reason: str, actor: audit.Actor) -> Invoice:
-    """Void with a reason: the invoice is kept and shown as void; it no longer counts toward the balance,
-    and anything the patient paid on it stays with them as a credit."""
+async def store_insurance(invoice: Invoice, expected_cents: int, paid_cents: int, actor: audit.Actor) -> InvoiceTotals:
+    """The insurance figures of an invoice whose lines, adjustments and payments are fetched, with the audit row.
+    Call inside a transaction; the caller publishes the billing event after commit."""
+    if invoice.is_void:
+        raise InvoiceIsVoid(invoice.number)
+    before = totals_of(invoice)
+    invoice.insurance_expected_cents, invoice.insurance_paid_cents = expected_cents, paid_cents
+    after = totals_of(invoice)
+    if after.patient_responsibility_cents < 0:
+        invoice.insurance_expected_cents = before.insurance_expected_cents
+        invoice.insurance_paid_cents = before.insurance_paid_cents
+        raise InvalidInvoice(
+            f'Insurance of {format_money(after.insurance_portion_cents)} plus adjustments is more than the '
+            f'invoice total of {format_money(after.total_cents)}.'
+        )
+    await invoice.save(update_fields=['insurance_expected_cents', 'insurance_paid_cents'])
+    await audit.record(
+        'invoice.insurance_updated',
+        actor,
+        patient_id=invoice.patient_id,
+        object_type='invoice',
+        object_id=invoice.id,
+        detail={
+            'expected_cents': [before.insurance_expected_cents, expected_cents],
+            'paid_cents': [before.insurance_paid_cents, paid_cents],
+        },
+    )
+    return after
+
+
+def checked_void_reason(reason: str) -> str:
+    """The reason for voiding as stored, or InvalidInvoice."""
     reason = _clean(reason, 'reason')
     if not reason:
         raise InvalidInvoice('Please give the reason for voiding the invoice.')
     if len(reason) > VOID_REASON_MAX:
         raise InvalidInvoice(f'Please keep the reason under {VOID_REASON_MAX} characters.')
+    return reason
+
+
+async def void_invoice(invoice_id: int, reason: str, actor: audit.Actor) -> Invoice:
+    """Void with a reason: the invoice is kept and shown as void; it no longer counts toward the balance,
+    and anything the patient paid on it stays with them as a credit."""
+    reason = checked_void_reason(reason)
     async with in_transaction():
         invoice = await locked_invoice(invoice_id)
-        if invoice.is_void:
-            raise InvoiceIsVoid(invoice.number)
-        invoice.voided_at = datetime.now(UTC)
-        invoice.void_reason = reason
-        await invoice.save(update_fields=['voided_at', 'void_reason'])
-        await audit.record(
-            'invoice.voided',
-            actor,
-            patient_id=invoice.patient_id,
-            object_type='invoice',
-            object_id=invoice.id,
-            detail={'number': invoice.number, 'reason': reason},
-        )
+        await store_void(invoice, reason, actor)
     await events.publish(invoice.patient_id, events.BILLING)
     return invoice
+
+
+async def store_void(invoice: Invoice, reason: str, actor: audit.Actor) -> None:
+    """Mark the invoice void with a checked reason, with the audit row. Call inside a transaction; the caller
+    publishes the billing event after commit."""
+    if invoice.is_void:
+        raise InvoiceIsVoid(invoice.number)
+    invoice.voided_at = datetime.now(UTC)
+    invoice.void_reason = reason
+    await invoice.save(update_fields=['voided_at', 'void_reason'])
+    await audit.record(
+        'invoice.voided',
+        actor,
+        patient_id=invoice.patient_id,
+        object_type='invoice',
+        object_id=invoice.id,
+        detail={'number': invoice.number, 'reason': reason},
+    )
 
 
 def sorted_lines(invoice: Invoice) -> list[InvoiceLine]:

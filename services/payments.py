@@ -9,7 +9,7 @@ from datetime import date
 
 from tortoise.transactions import in_transaction
 
-from models.billing import PAYMENT_METHODS, Payment
+from models.billing import PAYMENT_METHODS, Invoice, Payment
 from services import audit, events
 from services.errors import DomainError
 from services.invoices import MAX_CENTS, InvoiceIsVoid, InvoiceTotals, locked_invoice, totals_of
@@ -43,7 +43,9 @@ class PaymentInput:
     reference: str = ''
 
 
-def _validated(entry: PaymentInput, what: str) -> PaymentInput:
+def validated_entry(entry: PaymentInput, what: str) -> PaymentInput:
+    """The entry as recorded (reference on one line), or InvalidPayment saying what is wrong; `what` is
+    'payment' or 'refund'."""
     if entry.amount_cents <= 0:
         raise InvalidPayment(f'The {what} must be more than $0.00.')
     if entry.amount_cents > MAX_CENTS:
@@ -63,7 +65,7 @@ async def record_payment(
 ) -> InvoiceTotals:
     """A patient payment. More than the balance is refused unless `confirm_credit`: the rest becomes a credit
     that nets against the patient's other invoices. Returns the invoice's totals after the payment."""
-    entry = _validated(entry, 'payment')
+    entry = validated_entry(entry, 'payment')
     async with in_transaction():
         invoice = await locked_invoice(invoice_id)
         if invoice.is_void:
@@ -71,37 +73,45 @@ async def record_payment(
         balance = totals_of(invoice).balance_cents
         if entry.amount_cents > balance and not confirm_credit:
             raise OverpaymentNeedsConfirmation(entry.amount_cents, balance, invoice.number)
-        payment = await Payment.create(
-            invoice=invoice,
-            kind='payment',
-            amount_cents=entry.amount_cents,
-            paid_on=entry.paid_on,
-            method=entry.method,
-            reference=entry.reference,
-        )
-        invoice.payments.related_objects.append(payment)
-        after = totals_of(invoice)
-        await audit.record(
-            'payment.recorded',
-            actor,
-            patient_id=invoice.patient_id,
-            object_type='invoice',
-            object_id=invoice.id,
-            detail={
-                'payment_id': payment.id,
-                'amount_cents': entry.amount_cents,
-                'method': entry.method,
-                'credit_cents': max(-after.balance_cents, 0),
-            },
-        )
+        after = await insert_payment(invoice, entry, actor)
     await events.publish(invoice.patient_id, events.BILLING)
+    return after
+
+
+async def insert_payment(invoice: Invoice, entry: PaymentInput, actor: audit.Actor) -> InvoiceTotals:
+    """Write a validated payment on an invoice whose lines, adjustments and payments are fetched, with its audit
+    row; the invoice's totals after it. Call inside a transaction (the balance rules are the caller's) and
+    publish the billing event after commit: `record_payment` does it for one, the CSV import for a chunk."""
+    payment = await Payment.create(
+        invoice=invoice,
+        kind='payment',
+        amount_cents=entry.amount_cents,
+        paid_on=entry.paid_on,
+        method=entry.method,
+        reference=entry.reference,
+    )
+    invoice.payments.related_objects.append(payment)
+    after = totals_of(invoice)
+    await audit.record(
+        'payment.recorded',
+        actor,
+        patient_id=invoice.patient_id,
+        object_type='invoice',
+        object_id=invoice.id,
+        detail={
+            'payment_id': payment.id,
+            'amount_cents': entry.amount_cents,
+            'method': entry.method,
+            'credit_cents': max(-after.balance_cents, 0),
+        },
+    )
     return after
 
 
 async def record_refund(invoice_id: int, entry: PaymentInput, actor: audit.Actor) -> InvoiceTotals:
     """Money back to the patient, at most what they paid on this invoice (net of earlier refunds).
     Allowed on a void invoice: that is how a credit left by voiding goes back to the patient."""
-    entry = _validated(entry, 'refund')
+    entry = validated_entry(entry, 'refund')
     async with in_transaction():
         invoice = await locked_invoice(invoice_id)
         paid = totals_of(invoice).patient_paid_cents
