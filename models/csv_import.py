@@ -9,6 +9,8 @@ from tortoise.models import Model
 class ImportKind(StrEnum):
     PATIENTS = 'patients'
     PRESCRIPTIONS = 'prescriptions'
+    APPOINTMENTS = 'appointments'
+    INVOICES = 'invoices'
 
 
 class JobStatus(StrEnum):

@@ -28,14 +28,21 @@ from models.practice import Location, Practice, Provider
 from services import appointments, audit, events
 from services.appointments import DEFAULT_DURATIONS, checked_details, format_clock, to_utc
 from services.csv_import import records
-from services.csv_import.mapping import Field
-from services.csv_import.patients import Action
-from services.csv_import.records import RecordPlan, RowRefused, parse_clock, parse_moment
+from services.csv_import.records import RowRefused, parse_clock, parse_moment
+from services.csv_import.rows import Action, Field, RowPlan
 from services.errors import DomainError
 from services.patients import fold
 
 KIND = 'Appointment'  # the source-id kind, as the FHIR API names it
 CANCEL_REASON = "Cancelled in the practice's previous system."
+LABEL = 'Appointments'
+ACTION_LABELS = {
+    Action.CREATE: 'New appointment',
+    Action.UPDATE: 'Update',
+    Action.UNCHANGED: 'No change',
+    Action.REFUSED: 'Refused',
+    Action.HELD: 'Held for review',  # never: an appointment names its patient by chart number
+}
 FIELDS = (
     Field('chart_number', 'Chart number', True, ('chart', 'chart no', 'chart #', 'mrn', 'patient id', 'account')),
     Field('date', 'Date', True, ('start', 'start date', 'appointment date', 'appt date', 'visit date', 'when')),
@@ -99,7 +106,7 @@ class Prepared:
 
 
 @dataclass
-class AppointmentPlan(RecordPlan):
+class AppointmentPlan(RowPlan):
     """A row's plan, and the appointment it writes (a new one, or the one on file with its new values)."""
 
     appointment: Appointment | None = None
@@ -115,7 +122,7 @@ def identity(values: dict[str, str]) -> tuple[str, ...]:
     return ('visit', values.get('chart_number', '').strip(), values.get('date', '').strip(), values.get('time', ''))
 
 
-def whole_file(rows: list[tuple[int, dict[str, str]]]) -> dict[int, int]:
+def duplicates(rows: list[tuple[int, dict[str, str]]]) -> dict[int, int]:
     """row number -> the earlier row of the same visit (the first one wins)."""
     first: dict[tuple[str, ...], int] = {}
     found: dict[int, int] = {}
@@ -409,7 +416,7 @@ async def _note_overlaps(row: AppointmentPlan, practice: Practice, now: datetime
 
 async def apply(plans: list[AppointmentPlan], practice: Practice, actor: audit.Actor, stamp: datetime) -> None:
     """Write the planned creates and updates with their audit rows and source ids. Call inside the chunk's
-    transaction; `announce` after it commits. Nothing is emailed (see the module's docstring)."""
+    transaction; `after_commit` after it commits. Nothing is emailed (see the module's docstring)."""
     del practice, stamp  # the chunk's practice and time: rows carry their own
     audit_rows: list[AuditEvent] = []
     identifiers = []
@@ -452,7 +459,7 @@ def _audit(action: str, actor: audit.Actor, appointment: Appointment, detail: di
     )
 
 
-async def announce(plans: list[AppointmentPlan]) -> None:
+async def after_commit(plans: list[AppointmentPlan]) -> None:
     """After the chunk commits: each touched patient's open Appointments tab refreshes."""
     written = {row.patient.id for row in plans if row.patient and row.action in (Action.CREATE, Action.UPDATE)}
     for patient_id in sorted(written):

@@ -27,9 +27,8 @@ from models.billing import PAYMENT_METHODS, Invoice
 from models.practice import Practice
 from services import audit, events, invoices, payments
 from services.csv_import import records
-from services.csv_import.mapping import Field
-from services.csv_import.patients import Action
-from services.csv_import.records import RecordPlan, RowRefused, parse_cents, parse_count, parse_day, parse_yes_no
+from services.csv_import.records import RowRefused, parse_cents, parse_count, parse_day, parse_yes_no
+from services.csv_import.rows import Action, Field, RowPlan
 from services.errors import DomainError
 from services.invoices import InvoiceDraft, InvoiceTotals, LineDraft
 from services.money import format_money
@@ -41,6 +40,14 @@ VOID_REASON = "Void in the practice's previous system."
 PAYMENT_REFERENCE = 'Paid before the portal (CSV import)'
 NUMBER_MAX = 200
 
+LABEL = 'Invoices'
+ACTION_LABELS = {
+    Action.CREATE: 'New invoice',
+    Action.UPDATE: 'Update',
+    Action.UNCHANGED: 'No change',
+    Action.REFUSED: 'Refused',
+    Action.HELD: 'Held for review',  # never: an invoice names its patient by chart number
+}
 FIELDS = (
     Field('chart_number', 'Chart number', True, ('chart', 'chart no', 'chart #', 'mrn', 'patient id', 'account')),
     Field('invoice_number', 'Invoice number', True, ('invoice', 'invoice #', 'invoice no', 'inv #', 'bill #')),
@@ -91,7 +98,7 @@ class Grouping:
     follows: dict[int, int]  # row number -> the first row of its invoice
 
 
-def whole_file(rows: list[tuple[int, dict[str, str]]]) -> Grouping:
+def duplicates(rows: list[tuple[int, dict[str, str]]]) -> Grouping:
     first: dict[str, int] = {}
     grouping = Grouping({}, {})
     for number, values in rows:
@@ -204,7 +211,7 @@ def prepare(rows: list[tuple[int, dict[str, str]]], grouping: Grouping) -> list[
 
 
 @dataclass
-class InvoicePlan(RecordPlan):
+class InvoicePlan(RowPlan):
     """An invoice's plan: a new one (draft, payment, void), or what changes on the one on file."""
 
     number: str = ''
@@ -319,7 +326,7 @@ def _same_lines(invoice: Invoice, draft: InvoiceDraft) -> bool:
 
 async def apply(plans: list[InvoicePlan], practice: Practice, actor: audit.Actor, stamp: datetime) -> None:
     """Write the planned invoices, payments, insurance and voids through the billing services, with their
-    audit rows and source ids. Call inside the chunk's transaction; `announce` after it commits."""
+    audit rows and source ids. Call inside the chunk's transaction; `after_commit` after it commits."""
     del stamp
     identifiers = []
     for row in plans:
@@ -348,7 +355,7 @@ async def apply(plans: list[InvoicePlan], practice: Practice, actor: audit.Actor
         await ExternalIdentifier.bulk_create(identifiers)
 
 
-async def announce(plans: list[InvoicePlan]) -> None:
+async def after_commit(plans: list[InvoicePlan]) -> None:
     """After the chunk commits: each touched patient's open Billing tab shows the new balance."""
     written = {row.patient.id for row in plans if row.patient and row.action in (Action.CREATE, Action.UPDATE)}
     for patient_id in sorted(written):

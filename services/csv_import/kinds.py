@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from models.csv_import import ImportKind
 from models.practice import Practice
 from services import audit
-from services.csv_import import patients, prescriptions
+from services.csv_import import appointments, invoices, patients, prescriptions
 from services.csv_import.rows import Action, Field
 from services.errors import DomainError
 
@@ -54,6 +54,8 @@ class ImportRules(Protocol):
 REGISTRY: dict[ImportKind, ImportRules] = {
     ImportKind.PATIENTS: patients,  # type: ignore[dict-item]
     ImportKind.PRESCRIPTIONS: prescriptions,  # type: ignore[dict-item]
+    ImportKind.APPOINTMENTS: appointments,  # type: ignore[dict-item]
+    ImportKind.INVOICES: invoices,  # type: ignore[dict-item]
 }
 
 

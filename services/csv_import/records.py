@@ -1,5 +1,5 @@
-"""What the kinds that attach records to a patient already on file share (appointments, invoices): the row's
-plan, the patient found by chart number, the source system's ids, and reading dates, times and money the way
+"""What the kinds that attach records to a patient already on file share (appointments, invoices): the patient
+found by chart number, the source system's ids, and reading dates, times and money the way
 practice systems export them.
 
 A record row never creates a patient: an unknown chart number is refused with that reason, so a file
@@ -7,13 +7,11 @@ imported before its patients can simply be imported again once they are in.
 """
 
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 
 from models.api_client import ExternalIdentifier
 from models.patient import Patient
-from services.csv_import.patients import Action
 from services.errors import DomainError
 from services.fhir_r4.common import BASE
 from services.patients import parse_date
@@ -30,31 +28,6 @@ NO = {'', 'n', 'no', 'false', '0', 'not taxable'}
 
 class RowRefused(DomainError):
     """Why one row (or one invoice) of the file is not imported, in the receptionist's words."""
-
-
-@dataclass
-class RecordPlan:
-    """What a row does: create, update, leave unchanged, or refused with the reason; `reason` on an imported
-    row is a note (an overlap the source system booked), kept on the job's list like a refused row's."""
-
-    row_number: int
-    action: Action
-    values: dict[str, str]
-    reason: str = ''
-    patient: Patient | None = None
-    changed: list[str] = field(default_factory=list)
-    candidates: list[int] = field(default_factory=list)  # never held: no choice of patient to make
-    label: str = ''  # what the preview's Patient column says
-
-    @property
-    def name(self) -> str:
-        if self.patient is not None:
-            return f'{self.patient.last_name}, {self.patient.first_name}'
-        return self.label or f'chart {self.values.get("chart_number", "") or "(none)"}'
-
-
-def refused(row_number: int, values: dict[str, str], reason: str) -> RecordPlan:
-    return RecordPlan(row_number, Action.REFUSED, values, reason)
 
 
 async def patients_by_chart(charts: set[str]) -> dict[str, list[Patient]]:
