@@ -11,7 +11,9 @@ from models.patient import Patient
 from models.practice import Provider
 from services import events, reminders
 from services.appointments import format_clock
-from services.csv_import.patients import Action
+from services.csv_import import appointments as csv_appointments
+from services.csv_import import jobs, mapping
+from services.csv_import.rows import Action
 from tests import factories
 from tests.csv_import_runs import run_kind
 from tests.factories import make_patient, make_ready_practice, make_staff
@@ -152,3 +154,13 @@ async def test_an_overlap_is_imported_and_noted_and_a_skipped_clock_time_is_refu
     )
     assert plans[1].action == Action.REFUSED and 'does not exist on March 9' in plans[1].reason
     assert await Appointment.filter(provider__name='Dana Whitfield').count() == 2
+
+
+async def test_the_downloadable_template_imports_as_it_is(admin: object) -> None:
+    data = mapping.template_csv('appointments').encode()
+    upload = jobs.read_upload('template.csv', data)
+    assert set(mapping.guess('appointments', upload.table.headers)) == {f.name for f in csv_appointments.FIELDS}
+    plans, job = await run_kind('appointments', data, admin)
+    assert [p.action for p in plans] == [Action.CREATE] * 3 and job.refused == 0
+    fitting = await Appointment.get(visit_type=VisitType.CONTACT_LENS_FITTING)
+    assert fitting.duration_minutes == 45  # from 14:00 to 14:45

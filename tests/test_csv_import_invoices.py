@@ -7,10 +7,13 @@ import pytest
 from models.api_client import ExternalIdentifier
 from models.audit import AuditEvent
 from models.billing import Invoice, Payment
+from models.csv_import import ImportRow
 from models.patient import Patient
 from models.practice import Practice
-from services import billing, events, invoices
-from services.csv_import.patients import Action
+from services import billing, events, invoices, payments
+from services.csv_import import invoices as csv_invoices
+from services.csv_import import jobs, mapping
+from services.csv_import.rows import Action
 from tests.csv_import_runs import run_kind
 from tests.factories import make_patient, make_ready_practice, make_staff
 
@@ -139,3 +142,36 @@ async def test_an_overpayment_is_a_credit_and_the_tax_rate_is_the_practices(admi
     practice = await Practice.first()
     assert invoice.tax_percent == practice.sales_tax_percent
     assert invoices.totals_of(invoice).balance_cents == -450
+
+
+async def test_a_crash_inside_an_invoice_leaves_no_invoice_without_its_payment(
+    admin: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = payments.insert_payment
+
+    async def failing(invoice: Invoice, entry: payments.PaymentInput, actor: object) -> object:
+        if entry.amount_cents == 6600:
+            raise ConnectionError('the database went away')
+        return await real(invoice, entry, actor)
+
+    monkeypatch.setattr(payments, 'insert_payment', failing)
+    data = bills('1001;A-1;2025-01-15;Exam;1;150.00;;150;paid', '1002;A-2;2025-01-15;Exam;1;66.00;;66;paid')
+    _, job = await run_kind('invoices', data, admin)
+    assert (job.created, job.refused) == (1, 1)  # the chunk was rolled back and retried invoice by invoice
+    [row] = await ImportRow.filter(job_id=job.id)
+    assert (row.row_number, row.reason) == (3, 'This row could not be saved. Check it and import it again.')
+    assert await Invoice.all().count() == 1 and await ExternalIdentifier.filter(value='A-2').count() == 0
+    assert invoices.totals_of(await loaded('A-1')).balance_cents == 0
+
+    monkeypatch.setattr(payments, 'insert_payment', real)
+    _, again = await run_kind('invoices', data, admin)
+    assert (again.created, again.unchanged, again.refused) == (1, 1, 0)  # the file imported again finishes it
+
+
+async def test_the_downloadable_template_imports_as_it_is(admin: object) -> None:
+    data = mapping.template_csv('invoices').encode()
+    upload = jobs.read_upload('template.csv', data)
+    assert set(mapping.guess('invoices', upload.table.headers)) == {f.name for f in csv_invoices.FIELDS}
+    plans, job = await run_kind('invoices', data, admin)
+    assert [p.action for p in plans] == [Action.CREATE] * 3 and job.refused == 0
+    assert (await loaded('A-7003')).void_reason == 'Entered twice'

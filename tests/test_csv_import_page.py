@@ -9,6 +9,7 @@ from nicegui.testing import User
 from models.csv_import import ImportJob, JobStatus
 from models.patient import Patient
 from models.prescription import Prescription, RxStatus
+from services import billing
 from services.csv_import import jobs
 from tests import factories
 from tests.portal_user import wait_until
@@ -117,3 +118,42 @@ async def test_admin_imports_prescriptions_with_a_refused_row(user: User) -> Non
     await user.should_see('New: 1', retries=100)
     rx = await Prescription.get(patient__chart_number='5001')
     assert rx.imported and rx.status == RxStatus.FINAL
+
+
+INVOICES = (
+    '\ufeffChart #,Invoice #,Date,Description,Qty,Price,Paid,Status\r\n'
+    '5101,A-1,2025-01-15,Comprehensive eye exam,1,$150.00,$150.00,paid\r\n'
+    '5999,A-2,2025-01-15,Exam,1,90.00,,open\r\n'
+    '5101,A-3,2025-01-16,"Frames, titanium",1,"$1,179.00",,open\r\n'
+).encode()
+
+
+async def test_admin_imports_invoices_the_unknown_chart_refused_and_the_balance_derived(user: User) -> None:
+    await factories.make_ready_practice()
+    patient = await factories.make_patient(chart_number='5101', first_name='Ana', last_name='Müller')
+    await staff_sign_in(user)
+    await user.open('/staff/import')
+    user.find(marker='import-kind').elements.pop().set_value('invoices')
+    response = await user.http_client.get('/staff/import/template-invoices.csv')
+    assert response.status_code == 200 and 'Chart number,Invoice number,Invoice date,Description' in response.text
+
+    await upload(user, INVOICES, 'invoices.csv')
+    await user.should_see('invoices.csv: 3 rows')
+    assert user.find(marker='column-unit_price').elements.pop().value == 'Price'
+    user.find(marker='import-preview').click()
+    await user.should_see('Refused: 1', retries=50)
+    table = user.find(marker='preview-table').elements.pop()
+    assert [(r['row'], r['action'], r['name']) for r in table.rows] == [
+        (3, 'Refused', 'Chart 5999'),
+        (2, 'New invoice', 'Müller, Ana'),
+        (4, 'New invoice', 'Müller, Ana'),
+    ]
+    assert table.rows[0]['reason'] == (
+        'Invoice A-2: No patient on file has chart number 5999. Import the patients first.'
+    )
+
+    user.find(marker='import-start').click()
+    await wait_until(lambda: ImportJob.exists(status=JobStatus.DONE), timeout=20)
+    await jobs.wait_for_background()
+    await user.should_see('New: 2', retries=100)
+    assert (await billing.billing_for(patient.id)).balance_cents == 117900  # the exam was paid in full
