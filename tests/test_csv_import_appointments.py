@@ -55,7 +55,10 @@ async def test_a_messy_schedule_imports_in_the_practices_time_and_a_bad_row_is_r
     assert [by_row[n].action for n in range(2, 9)] == [
         Action.CREATE, Action.REFUSED, Action.CREATE, Action.REFUSED, Action.REFUSED, Action.REFUSED, Action.CREATE,
     ]  # fmt: skip
-    assert by_row[3].reason == 'No patient on file has chart number 9999. Import the patients first.'
+    assert (
+        by_row[3].reason
+        == 'No patient with chart number 9999 is on file. Import the patients first, or correct the chart number.'
+    )
     assert '"2024-13-01" is not a date' in by_row[5].reason
     assert 'No provider "Dr. Nobody"' in by_row[6].reason
     assert 'No location is called "Annex"' in by_row[7].reason

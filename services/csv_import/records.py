@@ -45,7 +45,9 @@ def patient_for(chart: str, by_chart: dict[str, list[Patient]]) -> Patient:
         raise RowRefused("The chart number is missing: each row names the patient by the practice's chart number.")
     matches = by_chart.get(chart, [])
     if not matches:
-        raise RowRefused(f'No patient on file has chart number {chart}. Import the patients first.')
+        raise RowRefused(
+            f'No patient with chart number {chart} is on file. Import the patients first, or correct the chart number.'
+        )
     if len(matches) > 1:
         raise RowRefused(f'{len(matches)} patients on file have chart number {chart}: give them distinct ones first.')
     return matches[0]
