@@ -12,8 +12,9 @@ from models.patient import Patient
 from models.practice import Practice
 from services import billing, events, invoices, payments
 from services.csv_import import invoices as csv_invoices
-from services.csv_import import jobs, mapping
+from services.csv_import import jobs, mapping, records
 from services.csv_import.rows import Action
+from services.fhir_r4 import invoices as fhir_invoices
 from tests.csv_import_runs import run_kind
 from tests.factories import make_patient, make_ready_practice, make_staff
 
@@ -174,4 +175,7 @@ async def test_the_downloadable_template_imports_as_it_is(admin: object) -> None
     assert set(mapping.guess('invoices', upload.table.headers)) == {f.name for f in csv_invoices.FIELDS}
     plans, job = await run_kind('invoices', data, admin)
     assert [p.action for p in plans] == [Action.CREATE] * 3 and job.refused == 0
-    assert (await loaded('A-7003')).void_reason == 'Entered twice'
+    void = await loaded('A-7003')
+    assert void.void_reason == 'Entered twice'
+    resource = await fhir_invoices.read(void.id)  # the FHIR API shows the source's number, as it keeps its own
+    assert {'system': records.SOURCE_SYSTEMS['Invoice'], 'value': 'A-7003'} in resource['identifier']

@@ -18,7 +18,10 @@ from services.patients import parse_date
 
 # Source ids from CSV files are kept like the FHIR API's identifiers, under the import's own systems: the FHIR
 # API then shows them on the record, and the next import of the same file finds the record by them.
-SOURCE_SYSTEM = BASE + '/sid/csv-import/'  # + 'invoice-number' or 'appointment-id'
+SOURCE_SYSTEMS = {
+    'Invoice': BASE + '/sid/csv-import-invoice-number',
+    'Appointment': BASE + '/sid/csv-import-appointment-id',
+}  # by the FHIR resource type the record is read as
 
 CLOCK = re.compile(r'^(\d{1,2})(?:[:.](\d{2}))?(?::(\d{2}))?\s*(?:([ap])\.?\s*m\.?)?$', re.IGNORECASE)
 MONEY = re.compile(r'^\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d{1,2})?$')
@@ -58,19 +61,13 @@ async def source_records(kind: str, values: set[str]) -> dict[str, int]:
     if not values:
         return {}
     rows = await ExternalIdentifier.filter(
-        resource_type=kind, system=SOURCE_SYSTEM + _system_name(kind), value__in=sorted(values)
+        resource_type=kind, system=SOURCE_SYSTEMS[kind], value__in=sorted(values)
     ).values_list('value', 'object_id')
     return dict(rows)  # type: ignore[arg-type]
 
 
 def source_identifier(kind: str, value: str, object_id: int) -> ExternalIdentifier:
-    return ExternalIdentifier(
-        resource_type=kind, system=SOURCE_SYSTEM + _system_name(kind), value=value, object_id=object_id
-    )
-
-
-def _system_name(kind: str) -> str:
-    return {'Invoice': 'invoice-number', 'Appointment': 'appointment-id'}[kind]
+    return ExternalIdentifier(resource_type=kind, system=SOURCE_SYSTEMS[kind], value=value, object_id=object_id)
 
 
 def parse_day(text: str, what: str) -> date:
