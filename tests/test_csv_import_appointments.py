@@ -9,7 +9,7 @@ from models.audit import AuditEvent
 from models.outbox import OutboxMessage
 from models.patient import Patient
 from models.practice import Provider
-from services import events, reminders
+from services import appointments, events, reminders
 from services.appointments import format_clock
 from services.csv_import import appointments as csv_appointments
 from services.csv_import import jobs, mapping
@@ -98,6 +98,9 @@ async def test_importing_sends_no_email_and_only_future_booked_visits_get_their_
     assert past.reminder_for == past.starts_at and cancelled.reminder_for == cancelled.starts_at  # never reminded
     assert soon.reminder_for is None and later.reminder_for is None  # the reminder rule decides
     assert cancelled.cancel_reason == "Cancelled in the practice's previous system."
+    # the patient's Appointments tab: booked future visits ahead, the past and the cancelled one below
+    assert [a.id for a in await appointments.upcoming_for(jamie.id)] == [soon.id, later.id]
+    assert [a.id for a in await appointments.earlier_for(jamie.id)] == [cancelled.id, past.id]
 
     queued = await reminders.queue_due(datetime.now(UTC))
     reminded = await OutboxMessage.filter(id__in=queued).values_list('purpose', 'patient_id')
