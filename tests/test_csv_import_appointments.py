@@ -161,6 +161,14 @@ async def test_an_overlap_is_imported_and_noted_and_a_skipped_clock_time_is_refu
     assert plans[1].action == Action.REFUSED and 'does not exist on March 9' in plans[1].reason
     assert await Appointment.filter(provider__name='Dana Whitfield').count() == 2
 
+    same_file = schedule(
+        f'1001,{ahead(16)},9:00,60,Dana Whitfield,Main office,Eye exam,,booked,D-1',
+        f'1002,{ahead(16)},9:45,30,Dana Whitfield,Main office,Follow-up,,booked,D-2',
+    )
+    plans, job = await run_kind('appointments', same_file, admin)
+    assert plans[1].reason.endswith('the provider also has Rivera, Jamie 9:00 AM–10:00 AM (row 2) then.')
+    assert job.created == 2  # noted, not refused
+
 
 async def test_the_downloadable_template_imports_as_it_is(admin: object) -> None:
     data = mapping.template_csv('appointments').encode()

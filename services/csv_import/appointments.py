@@ -308,9 +308,12 @@ async def plan(prepared: list[Prepared], now: datetime | None = None) -> list[Ap
     on_file = await _on_file(wanted, by_source)
     for index, (item, patient, start, minutes, provider, location) in wanted.items():
         _decide(plans[index], on_file.get(index), item, patient, start, minutes, provider, location, now)
+    earlier: list[AppointmentPlan] = []  # this chunk's visits, not yet on file when the next row is planned
+    moved = {row.appointment.id for row in plans if row.action == Action.UPDATE and row.appointment is not None}
     for row in plans:
         if row.action in (Action.CREATE, Action.UPDATE) and row.appointment is not None:
-            await _note_overlaps(row, practice, now)
+            await _note_overlaps(row, practice, now, earlier, moved)
+            earlier.append(row)
     return plans
 
 
@@ -393,25 +396,46 @@ def _decide(
         current.reminder_for = None if remind else start
 
 
-async def _note_overlaps(row: AppointmentPlan, practice: Practice, now: datetime) -> None:
-    appointment = row.appointment
-    assert appointment is not None
-    if appointment.status != AppointmentStatus.BOOKED or appointment.starts_at <= now:
+async def _note_overlaps(
+    row: AppointmentPlan, practice: Practice, now: datetime, earlier: list[AppointmentPlan], moved: set[int]
+) -> None:
+    """A booked future visit that shares a minute with another of its provider's (on file, or an earlier row of
+    this chunk) is imported all the same, with a note naming the other visit."""
+    visit = row.appointment
+    assert visit is not None
+    if visit.status != AppointmentStatus.BOOKED or visit.starts_at <= now:
         return  # history: the old system's overlaps are not news
-    clashes = await appointments.overlaps(
-        appointment.provider_id,  # type: ignore[attr-defined]
-        appointment.starts_at,
-        appointment.duration_minutes,
-        exclude_id=appointment.id if appointment.id else None,
+    end = visit.starts_at + timedelta(minutes=visit.duration_minutes)
+    on_file = await appointments.overlaps(
+        visit.provider_id,  # type: ignore[attr-defined]
+        visit.starts_at,
+        visit.duration_minutes,
+        exclude_id=visit.id if visit.id else None,
     )
+    zone = practice.time_zone
+    clashes = [
+        f'{a.patient.full_name} {_span(a, zone)}' for a in on_file if a.id not in moved
+    ]  # a visit this chunk moves is compared where it goes, below
+    for other in earlier:
+        theirs = other.appointment
+        assert theirs is not None
+        if (
+            theirs is not visit
+            and theirs.status == AppointmentStatus.BOOKED
+            and theirs.provider_id == visit.provider_id  # type: ignore[attr-defined]
+            and theirs.starts_at < end
+            and visit.starts_at < theirs.starts_at + timedelta(minutes=theirs.duration_minutes)
+        ):
+            clashes.append(f'{other.name} {_span(theirs, zone)} (row {other.row_number})')
     if clashes:
-        zone = practice.time_zone
-        listed = '; '.join(
-            f'{a.patient.full_name} {format_clock(a.starts_at, zone)}–'
-            f'{format_clock(a.starts_at + timedelta(minutes=a.duration_minutes), zone)}'
-            for a in clashes
-        )
+        listed = '; '.join(clashes)
         row.reason = f'Imported as booked in the previous system, though the provider also has {listed} then.'
+
+
+def _span(visit: Appointment, zone: str) -> str:
+    """'9:00 AM–10:00 AM' on the practice's clock."""
+    end = visit.starts_at + timedelta(minutes=visit.duration_minutes)
+    return f'{format_clock(visit.starts_at, zone)}–{format_clock(end, zone)}'
 
 
 async def apply(plans: list[AppointmentPlan], practice: Practice, actor: audit.Actor, stamp: datetime) -> None:
