@@ -9,6 +9,9 @@ open pages check at once and leave, without waiting for a click.
 
 The check hooks NiceGUI's one event entry point (`nicegui.events.handle_event`), so a handler that a
 page forgets to wrap is guarded all the same: the default is deny.
+
+A check or handler that fails (the database out of reach, a bug) says so on the page
+(`pages.failures.notify`): the click did nothing, and the person is told, not left guessing.
 """
 
 import asyncio
@@ -20,6 +23,7 @@ from typing import Any
 from nicegui import Client, background_tasks, ui
 from nicegui import events as ui_events
 
+from pages import failures
 from services import events
 
 log = logging.getLogger(__name__)
@@ -81,6 +85,7 @@ def guard_page(check: Check, subscribe: Subscribe) -> PageGuard:
         _guards.pop(client.id, None)
 
     client.on_delete(forget)
+    client.on_exception(failures.notify)  # an event handler that fails, the check included
     return guard
 
 
@@ -100,6 +105,7 @@ def _guarded_handle_event(handler: Any, arguments: Any, *, expect_args: bool | N
     background_tasks.create(
         guard.dispatch(lambda: _original_handle_event(handler, arguments, expect_args=expect_args)),
         name='guarded event',
+        context=client,  # a failing check reaches the page's exception handlers, not only the log
     )
 
 

@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from portal import keys
 from portal.config import Settings, use_settings
 from portal.db import apply_migrations, tortoise_config
 from portal.devmail import DevMailbox
+from portal.errors import TOKEN_IN_PATH, FriendlyErrorMiddleware, redact_framework_logs
 from portal.headers import SecurityHeadersMiddleware
 from portal.mail import smtp_transport
 from services import events, magic_link, outbox, reminders, sessions, staff_totp, throttle
@@ -41,7 +41,6 @@ PUBLIC_STAFF_PATHS = ('/staff/login', '/staff/logout', '/staff/set-password')
 TOKEN_PATHS = ('/fhir',)
 FRAMEWORK_PATHS = ('/_nicegui', '/_nicegui_ws', '/favicon.ico')  # NiceGUI's scripts, styles and websocket
 DEV_MAILBOX_PATH = '/dev/mailbox'  # public only in demo mode (its links belong to demo patients)
-TOKEN_IN_PATH = re.compile(r'(/login/link/|/staff/set-password/|/verify\?code=)[^\s?"]+')  # credentials: never in logs
 
 dev_mailbox: DevMailbox | None = None
 # NiceGUI's own lifespan, kept once: each page test builds the app again and must not stack wrappers.
@@ -102,6 +101,7 @@ def create_app(settings: Settings) -> None:
     access_log = logging.getLogger('uvicorn.access')
     if not any(isinstance(f, RedactTokens) for f in access_log.filters):
         access_log.addFilter(RedactTokens())
+    redact_framework_logs()  # NiceGUI logs a failed page's traceback, uvicorn an escaped one: masked too
     if settings.redis_url:
         Storage.redis_url = settings.redis_url
     # NiceGUI's user storage references sessions: in the data directory (not the cwd), owner-only.
@@ -163,10 +163,11 @@ def create_app(settings: Settings) -> None:
 
     app.router.lifespan_context = lifespan
     app.add_middleware(GuardMiddleware, demo=settings.demo)
+    app.add_middleware(FriendlyErrorMiddleware)  # a failing plain route answers a page, never a traceback
     app.add_middleware(SecurityHeadersMiddleware, https=settings.https)  # outside the guard: its redirects too
 
     from api import fhir
-    from pages import csrf, entry, patient, staff, verify
+    from pages import csrf, entry, failures, patient, staff, verify
     from pages.entry.not_found import handle_404
 
     csrf.configure(keys.csrf_key(settings.secret_key))
@@ -176,6 +177,7 @@ def create_app(settings: Settings) -> None:
     app.include_router(patient.router)
     app.include_router(verify.router)
     app.add_exception_handler(404, handle_404)  # the portal's own 404 page, not NiceGUI's raw one
+    app.on_page_exception(failures.nicegui_page)  # a NiceGUI page failing while built: the same words
     if dev_mailbox:
         from pages import dev_mailbox as dev_mailbox_page
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 from tortoise.context import TortoiseContext
+from tortoise.exceptions import DBConnectionError
 from tortoise.migrations.api import migrate
 
 from models import MODEL_MODULES
@@ -35,6 +36,39 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         'use_tz': True,
         'timezone': 'UTC',
     }
+
+
+# What a lost or refused database connection raises: asyncpg's connection errors, the server shutting down or
+# refusing connections, the socket's own errors (a reset or a refusal, a timeout while connecting).
+_UNREACHABLE = (
+    DBConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) says the database could not be reached, rather than a bug.
+
+    A page answers the two differently: "try again in a minute" (503) for this, "something went wrong"
+    (500) for anything else. asyncpg's pool replaces a lost connection on the next acquire, so once the
+    database is back the app recovers by itself, with no restart.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _UNREACHABLE):
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and 'connection' in str(current):
+            return True  # "connection is closed", "connection was released back to the pool"
+        current = current.__cause__ or current.__context__
+    return False
 
 
 # Any fixed number: the PostgreSQL advisory lock that lets one instance migrate while the others wait.

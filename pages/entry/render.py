@@ -13,6 +13,9 @@ from services import patient_portal
 from services.phones import display_phone, phone_e164
 
 templates = Jinja2Templates(directory=Path(__file__).parent / 'templates')
+# The practice's name and phone as last read: the error page shows them without asking the database, which
+# may be what failed (one practice per installation, so this is the one to call).
+_last_contact: dict[str, str] = {}
 
 
 async def page(
@@ -23,16 +26,41 @@ async def page(
     phone = display_phone(practice.phone) if practice is not None and practice.phone else ''
     context.setdefault('signed_in', False)
     context.setdefault('tree', 'patient')
+    contact = {
+        'practice_name': practice.name if practice is not None else '',
+        'phone': phone,
+        'dial': phone_e164(practice.phone) if phone else '',
+    }
+    _last_contact.update(contact)
     return templates.TemplateResponse(
         request,
         template,
         {
-            'practice_name': practice.name if practice is not None else '',
+            **contact,
             'practice_address': (practice.address or '') if practice is not None else '',
-            'phone': phone,
-            'dial': phone_e164(practice.phone) if phone else '',
             'csrf_field': csrf.FIELD,
             'csrf_token': csrf.token(request),
+            'stylesheet': STYLESHEET_URL,
+            **context,
+        },
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def error_page(
+    request: Request, *, status_code: int, headers: dict[str, str] | None = None, **context: Any
+) -> HTMLResponse:
+    """`error.html` without a database query: the practice as last seen, signed out, no form (so no CSRF)."""
+    return templates.TemplateResponse(
+        request,
+        'error.html',
+        {
+            'practice_name': '',
+            'phone': '',
+            'dial': '',
+            **_last_contact,
+            'signed_in': False,
             'stylesheet': STYLESHEET_URL,
             **context,
         },
