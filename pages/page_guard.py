@@ -57,9 +57,19 @@ class PageGuard:
                     ui.navigate.to(self.left_to)
         return self.left_to is None
 
-    async def dispatch(self, call: Callable[[], Any]) -> None:
+    async def dispatch(self, call: Callable[[], Any], *, value_sync: bool = False) -> None:
         async with self._lock:
-            if not await self.alive():
+            try:
+                alive = await self.alive()
+            except Exception:
+                if not value_sync:
+                    raise  # refused, and the page says why (`pages.failures.notify`)
+                # The session cannot be checked (the database is out of reach): what the person types is
+                # still kept, so the form holds what the screen shows when they try again. Only the copy
+                # of the value is made: its change handlers pass through the guard themselves.
+                call()
+                return
+            if not alive:
                 return
             token = _checked.set(True)  # what the handler triggers in turn (value changes) is covered
             try:
@@ -94,6 +104,8 @@ def guard_of(client: Client) -> PageGuard | None:
 
 
 _original_handle_event = ui_events.handle_event
+# The handler by which an input copies the browser's value into the server's element (NiceGUI 3.x).
+_VALUE_SYNC = 'ValueElement.__init__.<locals>.handle_change'
 
 
 def _guarded_handle_event(handler: Any, arguments: Any, *, expect_args: bool | None = None) -> None:
@@ -103,7 +115,10 @@ def _guarded_handle_event(handler: Any, arguments: Any, *, expect_args: bool | N
         _original_handle_event(handler, arguments, expect_args=expect_args)
         return
     background_tasks.create(
-        guard.dispatch(lambda: _original_handle_event(handler, arguments, expect_args=expect_args)),
+        guard.dispatch(
+            lambda: _original_handle_event(handler, arguments, expect_args=expect_args),
+            value_sync=getattr(handler, '__qualname__', '') == _VALUE_SYNC,
+        ),
         name='guarded event',
         context=client,  # a failing check reaches the page's exception handlers, not only the log
     )

@@ -42,8 +42,12 @@ ASSET_TYPES = (b'text/css', b'text/javascript', b'application/javascript', b'fon
 
 
 def is_nicegui_page(scope: Scope) -> bool:
-    """NiceGUI marks the request of every page (and of its HTML error pages) when it builds the client."""
-    return bool(scope.get('nicegui_page_path'))
+    """NiceGUI marks the request of every page (and of its HTML error pages) when it builds the client.
+
+    An error page's client belongs to NiceGUI's path-less page, marked with '' (not absent): under the
+    strict policy its scripts would not run and the person would read nothing.
+    """
+    return scope.get('nicegui_page_path') is not None
 
 
 class SecurityHeadersMiddleware:

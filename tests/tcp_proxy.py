@@ -3,6 +3,7 @@ the app without stopping the server itself, which other tests and CI jobs keep u
 
 import asyncio
 import contextlib
+import threading
 
 
 class TcpProxy:
@@ -55,3 +56,34 @@ class TcpProxy:
                 await writer.drain()
         writer.close()
         self._open.discard(writer)
+
+
+class ThreadedTcpProxy:
+    """A `TcpProxy` on an event loop of its own thread, for a peer of a server in a subprocess: the test's
+    own loop blocks while the server starts (`tests.live_server`), and the server's start needs the peer."""
+
+    def __init__(self, target_port: int, target_host: str = '127.0.0.1') -> None:
+        self._proxy = TcpProxy(target_port, target_host)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._proxy.port
+
+    def __enter__(self) -> 'ThreadedTcpProxy':
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._proxy.start(), self._loop).result(timeout=10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._proxy.stop(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def cut(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._proxy.cut(), self._loop).result(timeout=10)
+
+    def restore(self) -> None:
+        self._loop.call_soon_threadsafe(self._proxy.restore)

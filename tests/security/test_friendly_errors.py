@@ -12,7 +12,7 @@ from nicegui import ui
 from nicegui.testing import User
 
 from pages.failures import FAILED, UNAVAILABLE
-from portal.headers import STRICT_CSP
+from portal.headers import NICEGUI_CSP, STRICT_CSP
 from services import patient_portal, prescriptions, rx_release
 from tests import factories
 from tests.mail import SmtpServer
@@ -96,6 +96,7 @@ async def test_a_nicegui_page_failing_while_built_shows_the_words_without_a_trac
 
     assert response.status_code == 500  # NiceGUI's status for a page that failed; the words are ours
     assert response.headers['x-nicegui-content'] == 'page'  # drawn by NiceGUI in the portal's frame
+    assert response.headers['content-security-policy'] == NICEGUI_CSP  # the policy its scripts run under
     assert FAILED in response.text and 'Patient Portal' in response.text and 'Try again' in response.text
     for leak in ('Traceback', 'ValueError', 'bad row', SECRET_EMAIL):
         assert leak not in response.text
