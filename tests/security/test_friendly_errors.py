@@ -11,12 +11,13 @@ import pytest
 from nicegui import ui
 from nicegui.testing import User
 
+from models.appointment import AppointmentRequest
 from pages.failures import FAILED, UNAVAILABLE
 from portal.headers import NICEGUI_CSP, STRICT_CSP
-from services import patient_portal, prescriptions, rx_release
+from services import patient_portal, prescriptions, rx_release, sessions
 from tests import factories
 from tests.mail import SmtpServer
-from tests.portal_user import sign_in
+from tests.portal_user import sign_in, wait_until
 
 SECRET_EMAIL = 'jamie.secret@example.com'
 
@@ -118,4 +119,31 @@ async def test_a_click_whose_handler_loses_the_database_says_so_on_the_page(
 
     await user.should_see(UNAVAILABLE)
     await user.should_see('Receive your prescriptions here')  # nothing pretended to work
+    _logged(caplog)
+
+
+def _type_as_the_browser_does(user: User, label: str, text: str) -> None:
+    """The browser's value event (`User.type` sets the value on the server, past the page's event guard)."""
+    [field] = user.find(kind=ui.textarea, content=label).elements
+    [listener] = [li for li in field._event_listeners.values() if li.type.startswith('update:')]  # noqa: SLF001
+    field._handle_event({'listener_id': listener.id, 'args': text})  # noqa: SLF001
+
+
+async def test_text_typed_while_the_session_cannot_be_checked_is_kept_and_sent_once_the_database_is_back(
+    user: User, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    patient = await factories.make_active_patient()
+    await sign_in(user, smtp_server, patient)
+    await user.open('/appointments')
+    resolve = sessions.resolve_patient_session
+    monkeypatch.setattr(sessions, 'resolve_patient_session', _fail_with(ConnectionResetError(104, 'reset by peer')))
+
+    _type_as_the_browser_does(user, 'Reason for the visit', 'Glasses feel weak')
+    user.find(kind=ui.button, content='Send request').click()
+    await user.should_see(UNAVAILABLE)  # the click is refused: no session check, no action
+    assert not await AppointmentRequest.filter(patient_id=patient.id).exists()
+
+    monkeypatch.setattr(sessions, 'resolve_patient_session', resolve)
+    user.find(kind=ui.button, content='Send request').click()
+    await wait_until(lambda: AppointmentRequest.filter(patient_id=patient.id, reason='Glasses feel weak').exists())
     _logged(caplog)
