@@ -155,3 +155,28 @@ async def test_admin_imports_invoices_the_unknown_chart_refused_and_the_balance_
     await jobs.wait_for_background()
     await user.should_see('New: 2', retries=100)
     assert (await billing.billing_for(patient.id)).balance_cents == 117900  # the exam was paid in full
+
+
+async def test_a_job_whose_only_remarks_are_notes_still_shows_them(user: User) -> None:
+    await factories.make_ready_practice()
+    patient = await factories.make_active_patient(
+        first_name='Pat', last_name='Portal', chart_number='5001', email='pat@example.com'
+    )
+    await staff_sign_in(user)
+    await user.open('/staff/import')
+
+    row = f'5001,Pat,Portal,{patient.date_of_birth},new@example.com,(207) 555-0199'  # a new phone, a new email
+    await upload(user, f'Chart,First,Last,DOB,Email,Phone\r\n{row}\r\n'.encode())
+    await user.should_see('patients.csv: 1 row')
+    user.find(marker='import-preview').click()
+    await user.should_see(marker='preview-summary', retries=50)
+    user.find(marker='import-start').click()
+    await wait_until(lambda: ImportJob.exists(status=JobStatus.DONE), timeout=20)
+    await jobs.wait_for_background()
+
+    await user.should_see('Imported with a note: 1', retries=100)
+    user.find('Show refused and noted rows').click()
+    await user.should_see('Rows of patients.csv')
+    [table] = user.find(ui.table).elements
+    [row] = table.rows
+    assert row['outcome'] == 'Imported, note' and 'portal is active' in row['reason']

@@ -52,6 +52,7 @@ class ImportScreen:
         self.mapping: dict[str, str] = {}
         self.preview: jobs.Preview | None = None
         self.recent: list[ImportJob] = []
+        self.noted: dict[int, int] = {}  # job id -> rows imported with a note
         self.held: list[tuple[ImportRow, list]] = []
 
     async def build(self) -> None:
@@ -92,6 +93,7 @@ class ImportScreen:
     async def load(self) -> bool:
         """Read the jobs and the held rows; whether the held rows differ from those drawn."""
         self.recent = await jobs.recent_jobs(5)
+        self.noted = await jobs.noted_counts([job.id for job in self.recent])
         drawn = _held_content(self.held)
         self.held = [(row, await jobs.candidates(row)) for row in await jobs.held_for_review(50)]
         return _held_content(self.held) != drawn
@@ -258,8 +260,9 @@ class ImportScreen:
                 ui.label(
                     f'New: {job.created:,} · Updated: {job.updated:,} · No change: {job.unchanged:,} · '
                     f'Refused: {job.refused:,} · Held for review: {job.held:,}'
+                    + (f' · Imported with a note: {noted:,}' if (noted := self.noted.get(job.id, 0)) else '')
                 ).props('role=status').mark('import-result')
-            if job.refused or job.held:
+            if job.refused or job.held or self.noted.get(job.id):
                 ui.button('Show refused and noted rows', on_click=lambda j=job: self.show_rows(j)).props(
                     'flat dense no-caps'
                 )
@@ -268,7 +271,11 @@ class ImportScreen:
         from pages.dialog import titled_dialog
 
         rows = await jobs.job_rows(job.id)
-        with titled_dialog(f'Rows of {job.file_name or "the import"}', style='max-width: 900px') as dialog:
+        # In the page itself, not beside the button: a progress event may redraw the jobs list meanwhile.
+        with (
+            self.client.content,
+            titled_dialog(f'Rows of {job.file_name or "the import"}', style='max-width: 900px') as dialog,
+        ):
             labels = {RowOutcome.REFUSED: 'Refused', RowOutcome.HELD: 'Held', RowOutcome.NOTE: 'Imported, note'}
             ui.table(
                 columns=[

@@ -390,6 +390,13 @@ async def recent_jobs(limit: int = 10) -> list[ImportJob]:
     return await ImportJob.all().order_by('-id').limit(limit).only(*SUMMARY_FIELDS)
 
 
+async def noted_counts(job_ids: list[int]) -> dict[int, int]:
+    """How many rows each job imported with a note (an overlap, a credit, a login email left alone): the job
+    counts only refused and held rows, and a note alone must still be found."""
+    noted = await ImportRow.filter(job_id__in=job_ids, outcome=RowOutcome.NOTE).values_list('job_id', flat=True)
+    return dict(Counter(noted))
+
+
 async def job_rows(job_id: int, outcome: RowOutcome | None = None, limit: int = 500) -> list[ImportRow]:
     query = ImportRow.filter(job_id=job_id)
     if outcome is not None:
