@@ -80,6 +80,12 @@ def phone_e164(phone: str | None) -> str:
         return ''
 
 
+def dial_string(phone: str | None) -> str:
+    """What a `tel:` link dials: the E.164 form, or the digits as typed for a number phonenumbers doesn't know
+    (the demo's 555-01xx numbers), so a Call link is never empty."""
+    return phone_e164(phone) or ''.join(ch for ch in phone or '' if ch.isdigit() or ch == '+')
+
+
 def textable_phone(phone: str | None) -> str:
     """E.164 form for an SMS gateway; raises InvalidPhone with the sentence for staff."""
     display = validated_phone(phone, required=True)

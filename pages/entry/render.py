@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 from pages import csrf
 from pages.entry.stylesheet import STYLESHEET_URL
 from services import patient_portal
-from services.phones import display_phone, phone_e164
+from services.phones import dial_string, display_phone
 
 templates = Jinja2Templates(directory=Path(__file__).parent / 'templates')
 # The practice's name and phone as last read: the error page shows them without asking the database, which
@@ -29,7 +29,7 @@ async def page(
     contact = {
         'practice_name': practice.name if practice is not None else '',
         'phone': phone,
-        'dial': phone_e164(practice.phone) if phone else '',
+        'dial': dial_string(practice.phone) if phone else '',
     }
     _last_contact.update(contact)
     return templates.TemplateResponse(

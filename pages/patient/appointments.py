@@ -21,6 +21,7 @@ from pages.patient.page import download_viewer, login_url, patient_page
 from services import appointment_requests, appointments, calendar_file, events, locations
 from services.appointment_requests import DAYS, MAX_PENDING, TIMES, Preferences
 from services.errors import DomainError, NotFound
+from services.phones import dial_string
 from services.prescriptions import long_date
 
 REQUEST_ANCHOR = 'request'  # /appointments#request: where an expired Rx sends the patient
@@ -51,14 +52,10 @@ VISIT_BADGES = {
 ANY_LOCATION = 0
 
 
-def dialable(phone: str) -> str:
-    return ''.join(ch for ch in phone if ch.isdigit() or ch == '+')
-
-
 def urgent_notice(practice: Practice) -> str:
     """Said plainly above the form: a request waits for office hours; these cannot wait."""
     call = (
-        f'call us now at <a href="tel:{escape(dialable(practice.phone))}">{escape(practice.phone)}</a>'
+        f'call us now at <a href="tel:{escape(dial_string(practice.phone))}">{escape(practice.phone)}</a>'
         if practice.phone
         else 'call the practice now'
     )

@@ -24,6 +24,7 @@ from services.appointments import today_in
 from services.billing import Billing, InvoiceView
 from services.errors import NotFound
 from services.money import format_money
+from services.phones import dial_string
 from services.prescriptions import long_date
 
 BADGES = {'open': 'open', 'overdue': 'overdue', 'paid': 'paid', 'credit': 'paid', 'void': 'void'}
@@ -39,10 +40,6 @@ def payment_link(practice: Practice, number: str) -> str:
     """The practice's hosted payment page, told which invoice is being paid."""
     url = practice.payment_url
     return f'{url}{"&" if "?" in url else "?"}invoice={quote(number)}'
-
-
-def _dialable(phone: str) -> str:
-    return ''.join(ch for ch in phone if ch.isdigit() or ch == '+')
 
 
 # Registered before the page so `/billing/5.pdf` is always the download.
@@ -177,7 +174,7 @@ def _invoice_card(view: InvoiceView, practice: Practice) -> None:
             actions.insert(0, blocks.link_button('Pay online', payment_link(practice, invoice.number), icons.PAYMENT))
         elif practice.phone:
             actions.insert(
-                0, blocks.link_button(f'Call {practice.phone}', f'tel:{_dialable(practice.phone)}', icons.PHONE)
+                0, blocks.link_button(f'Call {practice.phone}', f'tel:{dial_string(practice.phone)}', icons.PHONE)
             )
     number = escape(invoice.number)
     blocks.block(

@@ -10,6 +10,7 @@ from models.practice import Practice
 from pages.logout_form import logout_form
 from pages.patient import icons
 from pages.theme import apply_theme
+from services.phones import dial_string
 
 TABS = (
     ('Prescriptions', '/prescriptions', icons.VISIBILITY),
@@ -73,10 +74,6 @@ def frame(
     with footer.classes('gap-x-4'):
         ui.link('Help', '/help').classes('q-pa-sm').style('min-height: 44px; line-height: 28px')
         if practice is not None and practice.phone:
-            ui.link(f'Call {practice.phone}', f'tel:{_dialable(practice.phone)}').classes('q-pa-sm').style(
+            ui.link(f'Call {practice.phone}', f'tel:{dial_string(practice.phone)}').classes('q-pa-sm').style(
                 'min-height: 44px; line-height: 28px'
             )
-
-
-def _dialable(phone: str) -> str:
-    return ''.join(ch for ch in phone if ch.isdigit() or ch == '+')
