@@ -1,5 +1,7 @@
 """Email addresses: one normalisation for matching, one validation for forms, one mask for logs."""
 
+from functools import lru_cache
+
 from email_validator import EmailNotValidError, validate_email
 
 from services.errors import DomainError
@@ -19,11 +21,19 @@ def validated_email(address: str | None) -> str:
     address = (address or '').strip()
     if not address:
         raise InvalidEmail('Please enter an email address.')
+    problem = _problem(address)
+    if problem:
+        raise InvalidEmail(f'"{address}" is not a valid email address: {problem}')
+    return address
+
+
+@lru_cache(maxsize=4096)  # pure, and checked twice per imported row (the form's check, then `email_valid`)
+def _problem(address: str) -> str:
     try:
         validate_email(address, check_deliverability=False)
     except EmailNotValidError as error:
-        raise InvalidEmail(f'"{address}" is not a valid email address: {error}') from None
-    return address
+        return str(error)
+    return ''
 
 
 def is_valid_email(address: str | None) -> bool:
