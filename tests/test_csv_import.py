@@ -1,6 +1,7 @@
 """CSV import of patients: messy real-world files, matching, re-runs, the portal's login email, and the job."""
 
 import asyncio
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -8,9 +9,12 @@ from models.audit import AuditEvent
 from models.csv_import import ImportJob, ImportRow, JobStatus, RowOutcome
 from models.patient import Patient
 from models.portal_account import PortalAccount
+from services import audit
 from services.csv_import import jobs, mapping
+from services.csv_import import patients as patient_rows
 from services.csv_import.patients import Action
 from services.email_upkeep import Problem, email_upkeep
+from services.portal_access import enable_portal
 from tests.factories import make_active_patient, make_patient, make_ready_practice, make_staff
 
 HEADER = 'Chart #,First Name,Last Name,DOB,E-mail,Mobile,Address'
@@ -267,3 +271,49 @@ async def test_a_kind_without_a_module_in_the_registry_is_refused_with_a_sentenc
     with pytest.raises(kinds.KindNotAvailable, match='Importing patients is not available yet.'):
         await jobs.preview('patients', upload, {'first_name': 'First Name'})
     assert await ImportJob.all().count() == 0
+
+
+def meanwhile(monkeypatch: pytest.MonkeyPatch, write: object) -> None:
+    """`write` runs once, after the first chunk is planned and before its transaction (a staff member at work)."""
+    real_plan = patient_rows.plan
+    pending = [write]
+
+    async def plan_then_write(prepared: list) -> list:
+        plans = await real_plan(prepared)
+        if pending:
+            await pending.pop()()  # type: ignore[operator]
+        return plans
+
+    monkeypatch.setattr(patient_rows, 'plan', plan_then_write)
+
+
+async def test_a_patient_added_while_a_chunk_is_planned_is_matched_not_duplicated(
+    admin: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def add_jamie() -> None:
+        await make_patient(chart_number='1001', first_name='Jamie', last_name='Rivera', date_of_birth=date(1985, 4, 12))
+
+    meanwhile(monkeypatch, add_jamie)
+    job = await run_import(messy_file(), admin)
+    assert (job.created, job.updated, job.refused) == (2, 1, 1)
+    jamie = await Patient.get(chart_number='1001')  # one patient: the plan made before it was added is not used
+    assert jamie.address == '12 Harbor St, Apt 2'
+
+
+async def test_a_portal_enabled_while_a_chunk_is_planned_keeps_its_login_email(
+    admin: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patient = await make_patient(chart_number='5001', first_name='Pat', last_name='Active', email='pat@example.com')
+    edited_long_ago = datetime.now(UTC) - timedelta(hours=1)
+    await Patient.filter(id=patient.id).update(updated_at=edited_long_ago)  # only the portal changes meanwhile
+
+    async def enable() -> None:
+        await enable_portal(patient.id, admin, audit.Actor('staff', admin.id, admin.name))  # type: ignore[attr-defined]
+
+    meanwhile(monkeypatch, enable)
+    job = await run_import(messy_file(['5001,Pat,Active,1985-04-12,pat.new@example.com,(207) 555-0199,']), admin)
+    assert job.updated == 1
+    await patient.refresh_from_db()
+    assert (patient.email, patient.phone) == ('pat@example.com', '(207) 555-0199')
+    [note] = await ImportRow.filter(job_id=job.id)
+    assert 'portal is active' in note.reason

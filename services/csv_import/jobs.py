@@ -190,9 +190,13 @@ async def _write_chunk(
     actor = import_actor(job.created_by, job.id)  # type: ignore[arg-type]
     if prepared is None:
         prepared = await asyncio.to_thread(rules.prepare, rows, duplicate_of)
+    # A kind that can tell whether its plans still hold is planned before the transaction: on SQLite every
+    # query of the app waits while a transaction is open, so only the writes (and that check) make pages wait.
+    still_current = getattr(rules, 'still_current', None)
+    early = await rules.plan(prepared) if still_current is not None else None
     try:
         async with in_transaction():
-            plans = await rules.plan(prepared)
+            plans = early if early is not None and await still_current(early) else await rules.plan(prepared)
             await rules.apply(plans, practice, actor, datetime.now(UTC))
             counts = await _commit_progress(job, worker, plans, end)
     except LostClaim:

@@ -15,7 +15,10 @@ How a kind plugs in:
    - `apply(plans, practice, actor, stamp)`: async, writes the creates and updates of the chunk with
      their audit rows. It runs inside the chunk's transaction (with the job's progress): raise to roll the
      chunk back; the job then retries the chunk row by row so one bad row never aborts the others;
-   - `after_commit(plans)`: async, after the chunk committed: publish change events (never earlier).
+   - `after_commit(plans)`: async, after the chunk committed: publish change events (never earlier);
+   - optionally `still_current(plans)`: async, inside the chunk's transaction, for plans made just before
+     it: False when something they relied on changed since (the job then plans again inside). A kind
+     with it is planned outside the transaction, so the writes alone hold SQLite's one connection.
    Rows are matched so that applying a chunk twice changes nothing the second time (a crash between the
    commit and the next chunk replays nothing, but a re-imported file must be a no-op too).
 3. Add one line to `REGISTRY`. The mapping, the templates, the preview, the job and the page pick it up.

@@ -8,7 +8,7 @@ an active portal account is never changed (the row says so instead).
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from models.audit import AuditEvent
 from models.patient import Patient
@@ -59,6 +59,19 @@ class Prepared:
 @dataclass
 class PatientPlan(RowPlan):
     same_as: RowPlan | None = None  # an earlier new patient of this chunk it could be (its id comes on insert)
+    seen: 'Seen | None' = None  # what the chunk was planned against
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a chunk's plans were made against: the newest patient on file, and when the plan read."""
+
+    last_id: int
+    at: datetime
+
+
+# A staff edit this close before a plan counts as after it (the clocks of two app instances may differ).
+EDIT_MARGIN = timedelta(minutes=1)
 
 
 def identity(values: dict[str, str]) -> tuple[str, ...]:
@@ -185,7 +198,8 @@ async def _patients_where(column: str, values: list) -> list[Patient]:
 
 
 async def plan(prepared: list[Prepared]) -> list[PatientPlan]:
-    """What each row would do to the records on file now: at most three queries for the whole chunk."""
+    """What each row would do to the records on file now: at most four queries for the whole chunk."""
+    seen = Seen(await _last_patient_id(), datetime.now(UTC))  # before the reads: see `still_current`
     valid = [p for p in prepared if p.record is not None]
     charts = sorted({p.record.chart_number for p in valid if p.record.chart_number})  # type: ignore[union-attr]
     by_chart: dict[str, list[Patient]] = {}
@@ -227,7 +241,36 @@ async def plan(prepared: list[Prepared]) -> list[PatientPlan]:
             plans.append(PatientPlan(item.row_number, Action.CREATE, item.values, patient=record))
             new_people[(record.search_name, record.date_of_birth)] = plans[-1]
     await _compare(plans)
+    for item in plans:
+        item.seen = seen
     return plans
+
+
+async def _last_patient_id() -> int:
+    last = await Patient.all().order_by('-id').limit(1).values_list('id', flat=True)
+    return last[0] if last else 0
+
+
+async def still_current(plans: list[PatientPlan]) -> bool:
+    """Inside the chunk's transaction, whether plans made before it still hold: no patient was added since
+    (a new one could be a row's match), none of the patients to update was edited or deleted since, and no
+    portal was enabled since for a patient whose email the file changes (its login email stays). Otherwise
+    the job plans again inside the transaction. One query, two or three when the chunk updates patients.
+
+    An edit since the plan to a patient the chunk only compared or creates beside is as if made just after
+    the chunk: the result is the same as that order.
+    """
+    seen = next((p.seen for p in plans if p.seen is not None), None)
+    if seen is None or await _last_patient_id() != seen.last_id:
+        return False
+    updates = [p.patient.id for p in plans if p.action == Action.UPDATE]  # type: ignore[union-attr]
+    if not updates:
+        return True
+    stamps = await Patient.filter(id__in=updates).values_list('updated_at', flat=True)
+    if len(stamps) != len(updates) or any(stamp >= seen.at - EDIT_MARGIN for stamp in stamps):
+        return False
+    emails = [p.patient.id for p in plans if p.action == Action.UPDATE and 'email' in p.changed]  # type: ignore[union-attr]
+    return not (emails and await PortalAccount.filter(patient_id__in=emails, active_email__not_isnull=True).exists())
 
 
 def _held(item: Prepared, candidates: list[Patient]) -> PatientPlan:
@@ -278,13 +321,9 @@ async def apply(plans: list[PatientPlan], practice: Practice, actor: audit.Actor
         item.patient.practice_id = practice.id  # type: ignore[attr-defined]
         item.patient.imported_at = stamp
     if creates:
-        last = await Patient.all().order_by('-id').limit(1).values_list('id', flat=True)
+        last = await _last_patient_id()
         await Patient.bulk_create([p.patient for p in creates])  # type: ignore[misc]
-        ids = (
-            await Patient.filter(id__gt=last[0] if last else 0, imported_at=stamp)
-            .order_by('id')
-            .values_list('id', flat=True)
-        )
+        ids = await Patient.filter(id__gt=last, imported_at=stamp).order_by('id').values_list('id', flat=True)
         if len(ids) != len(creates):
             raise RuntimeError('new patients could not be read back')  # the chunk rolls back
         for item, patient_id in zip(creates, ids, strict=True):
