@@ -4,6 +4,8 @@
 button, help link, footer link) and `/prescriptions` the dashboard's (header link, three icon tabs, a card
 per prescription with heading, badge, labels, an HTML table and two icon buttons, footer links), all with
 NiceGUI's defaults: what the same screens cost before the portal adds or removes anything.
+`/appointments` and `/billing` are the other two tabs as the benchmarks' seeded patient sees them (one
+upcoming visit and the request form; one open invoice with its lines), for `bench.page_cost`.
 
     BARE_PORT=8090 python bench/bare_pages.py
 """
@@ -17,6 +19,18 @@ TABLE = (
     + ''.join(f'<tr><th>{row}</th><td>-2.25</td><td>-2.00</td></tr>' for row in ('Sphere', 'Cylinder', 'Axis', 'Add'))
     + '</tbody></table>'
 )
+
+
+def _header_and_tabs() -> None:
+    with ui.header():
+        ui.link('Harborview Eye Care', '/').classes('text-white')
+        ui.link('Log out', '/logout').classes('text-white')
+    ui.label('Hello, Avery')
+    with ui.row():
+        for label, icon in (('Prescriptions', 'visibility'), ('Appointments', 'event'), ('Billing', 'receipt_long')):
+            with ui.link(target='/'):
+                ui.icon(icon)
+                ui.label(label)
 
 
 def _footer() -> None:
@@ -40,15 +54,7 @@ def login() -> None:
 
 @ui.page('/prescriptions')
 def prescriptions() -> None:
-    with ui.header():
-        ui.link('Harborview Eye Care', '/').classes('text-white')
-        ui.link('Log out', '/logout').classes('text-white')
-    ui.label('Hello, Avery')
-    with ui.row():
-        for label, icon in (('Prescriptions', 'visibility'), ('Appointments', 'event'), ('Billing', 'receipt_long')):
-            with ui.link(target='/'):
-                ui.icon(icon)
-                ui.label(label)
+    _header_and_tabs()
     ui.label('Your prescriptions').classes('text-h5')
     for kind in ('Glasses', 'Contact lens'):
         with ui.card():
@@ -59,6 +65,63 @@ def prescriptions() -> None:
             with ui.row():
                 ui.button('View / print', icon='print')
                 ui.button('Download PDF', icon='download')
+    _footer()
+
+
+@ui.page('/appointments')
+def appointments() -> None:
+    _header_and_tabs()
+    ui.label('Upcoming appointments').classes('text-h5')
+    with ui.card():
+        ui.label('Friday, December 7, 2026').classes('text-subtitle1')
+        for line in ('10:00 AM · Eye exam', 'Contact lens fitting', 'With Morgan Ellery', 'Main office'):
+            ui.label(line)
+        with ui.row():
+            ui.button('Add to calendar', icon='event')
+            ui.button('Map', icon='place')
+    ui.label('Request an appointment').classes('text-h6')
+    ui.html('<div><strong>Sudden vision loss ... need care now.</strong> Please call us now.</div>', sanitize=False)
+    ui.label('Tell us what the visit is for and when suits you.')
+    with ui.card():
+        ui.select({'eye_exam': 'Eye exam', 'contact_lens': 'Contact lens fitting'}, value='eye_exam')
+        ui.textarea('Reason for the visit')
+        ui.select(['Monday', 'Tuesday'], multiple=True, label='Preferred days')
+        ui.select(['Morning', 'Afternoon'], multiple=True, label='Preferred times')
+        ui.input('Other timing wishes')
+        ui.label().classes('text-negative')
+        ui.button('Send request', icon='send')
+    ui.label('Need to change or cancel an appointment? Call (555) 010-2000.')
+    _footer()
+
+
+@ui.page('/billing')
+def billing() -> None:
+    _header_and_tabs()
+    ui.label('Billing').classes('text-h5')
+    with ui.card():
+        ui.label('Balance after credits')
+        ui.label('$135.00').classes('text-h4')
+        ui.label('Open invoices are listed below, with a way to pay each one.')
+    ui.label('Open invoices').classes('text-h6')
+    with ui.card():
+        with ui.row():
+            ui.label('Invoice INV-1').classes('text-subtitle1')
+            ui.badge('Open')
+        ui.label('Issued October 26, 2026')
+        for label, amount in (('10/26/2026 · Comprehensive eye exam', '$185.00'), ('Total', '$185.00')):
+            with ui.row():
+                ui.label(label)
+                ui.label(amount)
+        for label, amount in (('Your share', '$185.00'), ('Payment October 26, 2026 (Card)', '-$50.00')):
+            with ui.row():
+                ui.label(label)
+                ui.label(amount)
+        with ui.row():
+            ui.label('Balance')
+            ui.label('$135.00')
+        with ui.row():
+            ui.button('Call (555) 010-2000', icon='phone')
+            ui.button('Statement (PDF)', icon='download')
     _footer()
 
 
