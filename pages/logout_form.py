@@ -4,6 +4,8 @@ A GET no longer signs anyone out (another site could make a browser fetch it), s
 is a small native form; it works even when the page's websocket has dropped.
 """
 
+from html import escape
+
 from nicegui import ui
 
 from pages import csrf
@@ -19,3 +21,12 @@ def logout_form(action: str, label: str, *, dense: bool = False) -> None:
             button.props('dense padding="none xs"')
         else:
             button.props('padding="xs sm"').style('min-height: 44px')
+
+
+def logout_form_html(action: str, label: str, *, button_class: str) -> str:
+    """The same form as plain HTML, for frames drawn as HTML blocks (`pages.patient.frame`)."""
+    return (
+        f'<form method="post" action="{escape(action)}" class="q-ma-none">'
+        f'<input type="hidden" name="{csrf.FIELD}" value="{escape(csrf.token())}">'
+        f'<button type="submit" class="{button_class}">{escape(label)}</button></form>'
+    )

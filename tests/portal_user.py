@@ -134,11 +134,14 @@ async def submit(user: User, button: str, **fields: str) -> httpx.Response:
 
 
 def page_csrf_token(user: User) -> str:
-    """The CSRF token the current NiceGUI page put in its log-out form."""
+    """The CSRF token the current NiceGUI page put in its log-out form (an element, or HTML in one)."""
     assert user.client is not None, 'not on a NiceGUI page'
     for element in user.client.elements.values():
         if element.tag == 'input' and element.props.get('name') == csrf.FIELD:
             return str(element.props['value'])
+        hidden = dict(HIDDEN.findall(str(getattr(element, 'content', '') or '')))
+        if csrf.FIELD in hidden:
+            return hidden[csrf.FIELD]
     raise AssertionError('the page has no form with a CSRF token')
 
 
