@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 from nicegui.storage import Storage
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise.contrib.fastapi import RegisterTortoise
 
 from pages.access import PATIENT_SESSION_KEY, STAFF_SESSION_KEY
@@ -60,28 +58,38 @@ def is_public(path: str, *, demo: bool) -> bool:
     return _under(path, PUBLIC_PATIENT_PATHS) or (demo and _under(path, (DEV_MAILBOX_PATH,)))
 
 
-class GuardMiddleware(BaseHTTPMiddleware):
+class GuardMiddleware:
     """First line of defence, deny by default: anonymous visitors reach only the public list.
 
     Staff paths (and the dev mailbox outside demo mode) need a staff session; every other path a patient
     session. Pages check the session again, against the database, through their decorators
     (`pages.patient.page`, `pages.staff.page`) when they load and before every event.
+    A pure ASGI middleware: `BaseHTTPMiddleware` cost each page about a millisecond of the server's time
+    (a task group and a stream around every response) to read one key (issue 11, `bench.page_cost`).
     """
 
-    def __init__(self, app_: Any, demo: bool) -> None:
-        super().__init__(app_)
+    def __init__(self, app_: ASGIApp, demo: bool) -> None:
+        self.app = app_
         self.demo = demo
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        path = request.url.path
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] == 'http':
+            redirect = self.redirect_for(scope['path'])
+            if redirect is not None:
+                await RedirectResponse(redirect, status_code=303)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def redirect_for(self, path: str) -> str | None:
+        """Where an anonymous visitor to `path` is sent, or None when they may go on."""
         if is_public(path, demo=self.demo):
-            return await call_next(request)
+            return None
         if path == '/staff' or path.startswith(('/staff/', DEV_MAILBOX_PATH)):
             if not app.storage.user.get(STAFF_SESSION_KEY):
-                return RedirectResponse(f'/staff/login?next={quote(path)}', status_code=303)
+                return f'/staff/login?next={quote(path)}'
         elif not app.storage.user.get(PATIENT_SESSION_KEY):
-            return RedirectResponse('/login', status_code=303)
-        return await call_next(request)
+            return '/login'
+        return None
 
 
 class RedactTokens(logging.Filter):
