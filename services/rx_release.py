@@ -57,8 +57,14 @@ async def current_consent(patient_id: int) -> DigitalDeliveryConsent | None:
 
 
 async def may_release_digitally(patient_id: int, practice: Practice) -> bool:
-    """The portal may show this patient's Rx: consent on file, or the practice is exempt."""
-    return practice.eyewear_sales_exemption or await current_consent(patient_id) is not None
+    """The portal may show this patient's Rx: consent on file, or the practice is exempt.
+
+    Asked on every view of the list (never cached: a withdrawal counts at once), as an EXISTS: no row to
+    sort and build, which the list does not need.
+    """
+    if practice.eyewear_sales_exemption:
+        return True
+    return await DigitalDeliveryConsent.exists(patient_id=patient_id, withdrawn_at__isnull=True)
 
 
 async def record_consent(
