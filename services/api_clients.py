@@ -16,6 +16,7 @@ from models.api_client import ApiClient
 from services import audit
 from services.errors import DomainError, NotFound
 from services.sessions import token_hash
+from services.typed_text import checked_line
 
 # The FHIR resource types the API serves; a scope names one of them, or * for all.
 RESOURCE_TYPES = ('Patient', 'Practitioner', 'Location', 'VisionPrescription', 'Appointment', 'Invoice')
@@ -63,11 +64,13 @@ def allows(scopes: list[str], resource_type: str, mode: str) -> bool:
 
 
 async def create_client(name: str, scopes: str | list[str], actor: audit.Actor) -> NewClient:
-    name = ' '.join((name or '').split())
-    if not name:
-        raise ApiClientInvalid('Name the client after the system that will use it, such as "Main EHR".')
-    if len(name) > NAME_MAX:
-        raise ApiClientInvalid(f'The name can have at most {NAME_MAX} characters.')
+    name = checked_line(
+        name,
+        'name',
+        NAME_MAX,
+        required='Name the client after the system that will use it, such as "Main EHR".',
+        refuse=ApiClientInvalid,
+    )
     scope_list = validated_scopes(scopes)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     async with in_transaction():

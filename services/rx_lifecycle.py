@@ -20,6 +20,7 @@ from services import audit, events, rx_release, rx_verification
 from services.appointments import today_in
 from services.errors import DomainError, NotFound
 from services.rx_validation import InvalidPrescription, RxInput, RxValues, validate
+from services.typed_text import checked_line
 
 VOID_REASON_MIN = 3
 
@@ -277,11 +278,9 @@ async def record_signed_elsewhere(
 
 async def void(rx_id: int, reason: str, actor: audit.Actor) -> Prescription:
     """Withdraw a draft or a current Rx (a mistake); the reason stays in the record. Nothing is deleted."""
-    reason = ' '.join((reason or '').split())
+    reason = checked_line(reason, 'reason', 300, refuse=InvalidVoid)
     if len(reason) < VOID_REASON_MIN:
         raise InvalidVoid('Say why this prescription is void (for example "entered for the wrong patient").')
-    if len(reason) > 300:
-        raise InvalidVoid('Please keep the reason under 300 characters.')
     rx = await Prescription.get_or_none(id=rx_id)
     if rx is None:
         raise NotFound('prescription')

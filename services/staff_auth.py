@@ -14,8 +14,11 @@ from services import audit
 from services.email_addresses import normalize_email, validated_email
 from services.errors import DomainError
 from services.password_policy import check_new_password
+from services.typed_text import checked_line, findable
 
 MAX_FAILURES = 5
+NAME_MAX = 200  # StaffUser.name
+EMAIL_MAX = 320  # StaffUser.email
 LOCK_FOR = timedelta(minutes=15)
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -46,14 +49,13 @@ def _now() -> datetime:
 
 async def create_staff(email: str, name: str, password: str, role: str = 'staff') -> StaffUser:
     email = normalize_email(validated_email(email))
-    if not name.strip():
-        raise StaffInputError('Please enter a name.')
+    name = checked_line(name, 'name', NAME_MAX, required='Please enter a name.', refuse=StaffInputError)
     check_new_password(password, email=email, name=name)
     if role not in ROLES:
         raise StaffInputError(f'The role must be one of: {", ".join(ROLES)}.')
     try:
         return await StaffUser.create(
-            email=email, name=name.strip(), role=role, password_hash=await asyncio.to_thread(_hasher.hash, password)
+            email=email, name=name, role=role, password_hash=await asyncio.to_thread(_hasher.hash, password)
         )
     except IntegrityError:
         raise StaffInputError(f'A staff account for {email} already exists.') from None
@@ -83,7 +85,8 @@ async def authenticate(email: str, password: str, client_address: str = '') -> S
     Failures are counted with atomic updates and the lock is checked again after the password, so
     parallel guesses cannot read the same count and get more than five tries.
     """
-    staff = await StaffUser.get_or_none(email=normalize_email(email), is_active=True)
+    email = normalize_email(email)
+    staff = await StaffUser.get_or_none(email=email, is_active=True) if findable(email, EMAIL_MAX) else None
     if staff is None or not staff.password_hash:  # unknown, or invited and no password chosen yet
         # spend the same time as a real check, so timing does not reveal which emails exist
         await asyncio.to_thread(_verify, _DUMMY_HASH, password + 'x')

@@ -28,6 +28,7 @@ from services.appointments import local_time, today_in
 from services.email_addresses import InvalidEmail, validated_email
 from services.errors import DomainError, NotFound
 from services.prescriptions import EyeRow, long_date
+from services.typed_text import checked_line
 
 EYES = ('OD', 'OS')
 # What a seller states per eye, in the order an optician reads it; compared as numbers where they are.
@@ -142,15 +143,16 @@ def _canonical(value: str) -> str:
         return text
 
 
-def _clean(text: str, limit: int) -> str:
-    return ' '.join((text or '').split())[:limit]
+def _clean(text: str, label: str, limit: int) -> str:
+    """The seller's words kept as stated (spaces tidied), or refused: never silently cut short."""
+    return checked_line(text, label, limit, refuse=InvalidRequest)
 
 
 async def log_request(
     practice: Practice, form: RequestInput, actor: audit.Actor, staff: StaffUser
 ) -> VerificationRequest:
     """Record a request as it arrived; its deadline is computed now, from the receipt time."""
-    seller = _clean(form.seller_name, 200)
+    seller = _clean(form.seller_name, 'seller', 200)
     if not seller:
         raise InvalidRequest('Enter the seller (the store or website asking).')
     try:
@@ -165,7 +167,7 @@ async def log_request(
         raise InvalidRequest('Enter when the request was received.')
     if form.received_at > datetime.now(UTC):
         raise InvalidRequest('The time received cannot be in the future.')
-    name = _clean(form.patient_name, 200)
+    name = _clean(form.patient_name, "patient's name", 200)
     if not name and form.patient_id is None:
         raise InvalidRequest("Enter the patient's name as the seller gave it.")
     patient = None
@@ -173,12 +175,16 @@ async def log_request(
         patient = await Patient.filter(id=form.patient_id, practice_id=practice.id).first()
         if patient is None:
             raise NotFound('patient')
-        name = name or patient.full_name
+        name = name or patient.full_name[:200]  # a 100-character first and last name make 201
     stated = {
-        'brand': _clean(form.brand, 120),
-        'quantity': _clean(form.quantity, 60),
+        'brand': _clean(form.brand, 'brand', 120),
+        'quantity': _clean(form.quantity, 'quantity', 60),
         'eyes': {
-            eye: {key: _clean((form.eyes.get(eye) or {}).get(key, ''), 20) for key, _ in STATED_FIELDS} for eye in EYES
+            eye: {
+                key: _clean((form.eyes.get(eye) or {}).get(key, ''), f'{label.lower()} ({eye})', 20)
+                for key, label in STATED_FIELDS
+            }
+            for eye in EYES
         },
     }
     due = verification_deadline.deadline(form.received_at, practice.time_zone, count_saturday=form.count_saturday)
@@ -190,8 +196,8 @@ async def log_request(
             patient_dob=form.patient_dob,
             seller_name=seller,
             seller_email=email,
-            seller_phone=_clean(form.seller_phone, 40),
-            seller_fax=_clean(form.seller_fax, 40),
+            seller_phone=_clean(form.seller_phone, "seller's phone", 40),
+            seller_fax=_clean(form.seller_fax, "seller's fax", 40),
             channel=channel,
             received_at=form.received_at,
             count_saturday=form.count_saturday,

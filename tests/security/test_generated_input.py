@@ -6,7 +6,7 @@ Inputs: any unicode (control characters, NUL, RTL marks, emoji, combining marks)
 """
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from models.appointment import AppointmentRequest
@@ -19,24 +19,9 @@ from services.locations import LocationInput, add_location
 from services.practice_setup import PracticeDetails, save_practice
 from services.providers import ProviderInput, add_provider
 from tests import factories
-
-TYPED = st.one_of(
-    st.text(max_size=300),
-    st.text(alphabet=st.characters(codec='utf-8'), max_size=300),
-    st.sampled_from(['\u200fמרים\u200f', 'Zoë\u0000', 'a\u0007b', '<b>bold</b>', 'x\r\nBcc: a@b.c', '👁️‍🗨️']),
-)
-HUGE = 'x' * 100_000
-GENERATED = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-)
-
-
-def _one_line(text: str) -> str:
-    return ' '.join(text.split())
-
-
-async def _counts(*models: type) -> tuple[int, ...]:
-    return tuple([await model.all().count() for model in models])
+from tests.security.generated import GENERATED, HUGE, TYPED
+from tests.security.generated import counts as _counts
+from tests.security.generated import one_line as _one_line
 
 
 @GENERATED
