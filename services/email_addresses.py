@@ -5,6 +5,7 @@ from functools import lru_cache
 from email_validator import EmailNotValidError, validate_email
 
 from services.errors import DomainError
+from services.typed_text import quoted
 
 
 class InvalidEmail(DomainError):
@@ -23,7 +24,7 @@ def validated_email(address: str | None) -> str:
         raise InvalidEmail('Please enter an email address.')
     problem = _problem(address)
     if problem:
-        raise InvalidEmail(f'"{address}" is not a valid email address: {problem}')
+        raise InvalidEmail(f'{quoted(address)} is not a valid email address: {problem}')
     return address
 
 
@@ -32,8 +33,13 @@ def _problem(address: str) -> str:
     try:
         validate_email(address, check_deliverability=False)
     except EmailNotValidError as error:
-        return str(error)
+        return _reason(error)
     return ''
+
+
+def _reason(error: EmailNotValidError) -> str:
+    """The library's reason, which can quote the address or its characters back: shown like the address."""
+    return quoted(str(error), 200)[1:-1]
 
 
 def is_valid_email(address: str | None) -> bool:

@@ -23,12 +23,14 @@ from services import audit, events, outbox, sessions, throttle
 from services.email_addresses import mask_email, normalize_email
 from services.errors import DomainError
 from services.phones import display_phone, phone_e164
+from services.typed_text import findable
 
 log = logging.getLogger(__name__)
 
 AUDIENCE = 'eyecare-portal:login'
 ALGORITHM = 'HS256'
 MAX_CODE_ATTEMPTS = 5
+EMAIL_MAX = 320  # PortalAccount.active_email
 LINK_PATH = '/login/link/'
 
 
@@ -126,7 +128,7 @@ def _now() -> datetime:
 
 
 def _hash(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
+    return hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()
 
 
 def _code_hash(jti_hash: str, code: str) -> str:
@@ -152,13 +154,19 @@ async def request_login_link(email: str, client_address: str) -> None:
         refusal = TooManyRequests(blocked)
         log.info('login link request throttled for %s (%s limit)', mask_email(email), refusal.kind)
         raise refusal
-    account = await PortalAccount.get_or_none(active_email=email)
+    account = await _active_account(email)
     if account is None:
         log.info('login link requested for %s: no active account', mask_email(email))
         return
     actor = audit.Actor.patient(account.id, client_address)
     issued = await issue_link(account, actor, purpose='login_link')
     outbox.deliver_soon(issued.message_id)
+
+
+async def _active_account(email: str) -> PortalAccount | None:
+    """The account signing in with this address; an address no account can hold (too long, a control
+    character) is unknown without asking the database, which would refuse the question itself."""
+    return await PortalAccount.get_or_none(active_email=email) if findable(email, EMAIL_MAX) else None
 
 
 async def issue_link(account: PortalAccount, actor: audit.Actor, *, purpose: str) -> IssuedLink:
@@ -280,7 +288,7 @@ async def sign_in_with_link(token: str, client_address: str) -> tuple[PortalAcco
 
 
 async def sign_in_with_code(email: str, code: str, client_address: str) -> tuple[PortalAccount, str]:
-    account = await PortalAccount.get_or_none(active_email=normalize_email(email))
+    account = await _active_account(normalize_email(email))
     code = ''.join(ch for ch in code if ch.isdigit())
     row = None
     if account:

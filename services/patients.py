@@ -32,7 +32,7 @@ from services.phones import (  # noqa: F401 - re-exported: pages and tests impor
 )
 from services.portal_access import ensure_email_change_allowed
 from services.setup_status import require_setup
-from services.typed_text import UNSTORABLE_SENTENCE, one_line, unstorable
+from services.typed_text import UNSTORABLE_SENTENCE, findable, one_line, quoted, unstorable
 
 ISO_DATE = re.compile(r'^(\d{4})-(\d{1,2})-(\d{1,2})$')
 US_DATE = re.compile(r'^(\d{1,2})/(\d{1,2})/(\d{4})$')
@@ -124,8 +124,11 @@ def _successor(prefix: str) -> str | None:
     return None
 
 
-def _prefix(column: str, prefix: str) -> Q:
-    """Index-friendly `column LIKE 'prefix%'`: a range the index can seek, then the exact test."""
+def _prefix(column: str, prefix: str) -> Q | None:
+    """Index-friendly `column LIKE 'prefix%'`: a range the index can seek, then the exact test. None when no
+    stored value can start with it (longer than the column, or a control character), so nothing is asked."""
+    if not findable(prefix, Patient._meta.fields_map[column].max_length):
+        return None
     condition = Q(**{f'{column}__gte': prefix, f'{column}__startswith': prefix})
     if (upper := _successor(prefix)) is not None:
         condition &= Q(**{f'{column}__lt': upper})
@@ -146,6 +149,10 @@ def parse_date(text: str) -> date | None:
 
 
 def _search_plan(query: str) -> list[tuple[Q, str]]:
+    return [(condition, order) for condition, order in _candidate_plan(query) if condition is not None]
+
+
+def _candidate_plan(query: str) -> list[tuple[Q | None, str]]:
     """What to look up, as (condition, index column to order by) pairs, most telling first.
 
     Each pair is its own query ordered by the indexed column it filters on, so the database walks the
@@ -240,7 +247,7 @@ def _validated_birth_date(text: str) -> date:
         raise PatientInvalid('Please enter the date of birth.')
     born = parse_date(text)
     if born is None:
-        raise PatientInvalid(f'"{text}" is not a date. Enter the date of birth as MM/DD/YYYY or YYYY-MM-DD.')
+        raise PatientInvalid(f'{quoted(text)} is not a date. Enter the date of birth as MM/DD/YYYY or YYYY-MM-DD.')
     if born > date.today():
         raise PatientInvalid('The date of birth cannot be in the future.')
     if born.year < 1900:

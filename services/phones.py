@@ -6,6 +6,7 @@ from functools import lru_cache
 import phonenumbers
 
 from services.errors import DomainError
+from services.typed_text import quoted
 
 DEFAULT_REGION = 'US'
 
@@ -48,7 +49,7 @@ def validated_phone(phone: str | None, *, required: bool = False) -> str:
     display = _display_form(phone)
     if display is None:
         raise InvalidPhone(
-            f'"{phone}" is not a valid phone number. Enter a US number with its area code, '
+            f'{quoted(phone)} is not a valid phone number. Enter a US number with its area code, '
             'such as (207) 555-0134, or an international number starting with +.'
         )
     return display

@@ -17,7 +17,7 @@ from models.practice import Practice
 from services import audit
 from services.errors import DomainError
 from services.patients import InvalidPhone, validated_phone
-from services.typed_text import UNSTORABLE_SENTENCE, one_line, unstorable
+from services.typed_text import UNSTORABLE_SENTENCE, one_line, quoted, unstorable
 from services.us_states import state_code
 
 NAME_MAX = 200
@@ -69,7 +69,7 @@ def validated_time_zone(name: str | None) -> str:
     if not name:
         raise PracticeInvalid('Please choose the time zone the practice works in, such as America/New_York.')
     if name not in time_zones():
-        raise PracticeInvalid(f'"{name}" is not a time zone. Choose one from the list, such as America/Chicago.')
+        raise PracticeInvalid(f'{quoted(name)} is not a time zone. Choose one from the list, such as America/Chicago.')
     return name
 
 
@@ -109,7 +109,7 @@ def validated_details(details: PracticeDetails) -> dict[str, str]:
     """The fields to store, cleaned; PracticeInvalid with the first problem otherwise."""
     state = state_code(details.state)
     if state is None:
-        raise PracticeInvalid(f'"{details.state.strip()}" is not a US state. Enter its two-letter code, such as VT.')
+        raise PracticeInvalid(f'{quoted(details.state)} is not a US state. Enter its two-letter code, such as VT.')
     postal_code = ' '.join((details.postal_code or '').split())
     if postal_code and not re.fullmatch(r'\d{5}(-\d{4})?', postal_code):
         raise PracticeInvalid('The ZIP code should have five digits (or ZIP+4, such as 05401-1234).')

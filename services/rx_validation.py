@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from models.prescription import RxKind, RxPurpose
 from services.errors import DomainError
-from services.typed_text import UNSTORABLE_SENTENCE, one_line, unstorable
+from services.typed_text import UNSTORABLE_SENTENCE, one_line, quoted, unstorable
 
 EYES = ('OD', 'OS')
 EYE_NAMES = {'OD': 'Right eye (OD)', 'OS': 'Left eye (OS)'}
@@ -137,9 +137,9 @@ def _number(text: str, where: str, what: str) -> Decimal | None:
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise InvalidPrescription(f'{where}: {what} "{text.strip()}" is not a number.') from None
+        raise InvalidPrescription(f'{where}: {what} {quoted(text)} is not a number.') from None
     if not value.is_finite():
-        raise InvalidPrescription(f'{where}: {what} "{text.strip()}" is not a number.')
+        raise InvalidPrescription(f'{where}: {what} {quoted(text)} is not a number.')
     return value
 
 
@@ -185,8 +185,11 @@ def _cylinder_and_axis(eye: EyeInput, where: str) -> tuple[Decimal | None, int |
         return None, None
     if not axis_text:
         raise InvalidPrescription(f'{where}: a cylinder needs an axis (a whole number from 1 to 180).')
-    if not axis_text.isdigit() or not 1 <= int(axis_text) <= 180:
-        raise InvalidPrescription(f'{where}: the axis must be a whole number from 1 to 180; "{axis_text}" is not.')
+    # ASCII digits, at most 3: '²' counts as a digit to isdigit() but not to int(), and int() refuses 5,000 digits
+    if not (axis_text.isascii() and axis_text.isdigit()) or len(axis_text) > 3 or not 1 <= int(axis_text) <= 180:
+        raise InvalidPrescription(
+            f'{where}: the axis must be a whole number from 1 to 180; {quoted(axis_text)} is not.'
+        )
     return cylinder, int(axis_text)
 
 

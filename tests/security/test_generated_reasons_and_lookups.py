@@ -1,0 +1,189 @@
+"""Generated bad input, second part: the patient form's contact fields, the reasons staff type when they
+cancel or void something, payment references, appointment notes, and every box whose words are looked up
+rather than stored (patient search, the login form, the sign-in code, /verify). A write keeps the words
+exactly or refuses them with a sentence and writes nothing; a look-up with anything typed finds nothing or
+says why, never a server error (PostgreSQL refuses a NUL byte in a query, and Tortoise a value longer than
+its column, so the services answer before asking)."""
+
+from datetime import time, timedelta
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from models.appointment import Appointment, AppointmentStatus, VisitType
+from models.audit import AuditEvent
+from models.billing import Invoice, Payment
+from models.patient import Patient
+from models.practice import Location, Provider
+from models.prescription import Prescription, RxStatus
+from services import appointments, audit, invoices, magic_link, patients, payments, rx_lifecycle, rx_verification
+from services.errors import DomainError
+from tests import factories
+from tests.security.generated import FEW, GENERATED, HUGE, TYPED, UNSTORABLE, counts, one_line
+
+
+async def _patient() -> Patient:
+    """The one patient of a ready practice (a provider and a location too), made on the first example."""
+    if not await Patient.exists():
+        await factories.make_ready_practice()
+        return await factories.make_active_patient()
+    return await Patient.first()
+
+
+def _refusal(error: DomainError) -> None:
+    """A refusal a person can read: a sentence, not a page of what they pasted back at them."""
+    assert str(error).strip() and len(str(error)) < 1_000
+
+
+@GENERATED
+@given(email=TYPED, phone=TYPED, born=TYPED)
+@example(email=HUGE, phone='', born='02/14/1988')
+@example(email='ann@example.org\x00', phone='', born='02/14/1988')
+@example(email='', phone='207-555-0134\x00', born='02/14/1988')
+@example(email='', phone=HUGE, born='02/14/1988')
+@example(email='', phone='', born='02/14/1988\x00')
+@example(email='', phone='', born=HUGE)
+async def test_a_patient_s_contact_fields_are_stored_exactly_or_refused(db, email: str, phone: str, born: str):
+    await factories.make_ready_practice() if not await Patient.exists() else None
+    before = await counts(Patient, AuditEvent)
+    data = patients.PatientInput(first_name='Ann', last_name='Lee', date_of_birth=born, email=email, phone=phone)
+    try:
+        created = await patients.create_patient(data, audit.SYSTEM)
+    except DomainError as refused:
+        _refusal(refused)
+        assert await counts(Patient, AuditEvent) == before
+        return
+    stored = await Patient.get(id=created.id)
+    assert stored.email == email.strip()
+    assert stored.date_of_birth == patients.parse_date(born)
+
+
+@FEW
+@given(reason=TYPED)
+@example(reason=HUGE)
+@example(reason='patient asked\x00')
+@example(reason='<img src=x onerror=alert(1)>')
+async def test_a_cancellation_reason_is_kept_exactly_or_refused(db, reason: str):
+    patient = await _patient()
+    appointment = await factories.make_appointment(patient, in_days=3)
+    try:
+        await appointments.cancel(appointment.id, reason, audit.SYSTEM)
+    except DomainError as refused:
+        _refusal(refused)
+        assert (await Appointment.get(id=appointment.id)).status == AppointmentStatus.BOOKED
+        return
+    stored = await Appointment.get(id=appointment.id)
+    assert stored.status == AppointmentStatus.CANCELLED and stored.cancel_reason == one_line(reason)
+
+
+@FEW
+@given(note=TYPED)
+@example(note=HUGE)
+@example(note='bring glasses\x1b')
+async def test_an_appointment_note_is_kept_exactly_or_refused(db, note: str):
+    patient = await _patient()
+    provider, location = await Provider.first(), await Location.first()
+    day = factories.today() + timedelta(days=30)
+    slot = appointments.Slot(provider.id, location.id, day, time(9), 30, VisitType.EYE_EXAM, note)
+    before = await counts(Appointment, AuditEvent)
+    try:
+        booked = await appointments.book(patient.id, slot, audit.SYSTEM, confirm_overlap=True, notify=False)
+    except DomainError as refused:
+        _refusal(refused)
+        assert await counts(Appointment, AuditEvent) == before
+        return
+    assert (await Appointment.get(id=booked.id)).reason == one_line(note)
+
+
+@FEW
+@given(reason=TYPED)
+@example(reason=HUGE)
+@example(reason='wrong patient\x00')
+@example(reason='wrong patient\ud800')
+async def test_a_prescription_s_void_reason_is_kept_exactly_or_refused(db, reason: str):
+    patient = await _patient()
+    rx = await factories.make_spectacle_rx(patient)
+    before = await counts(AuditEvent)
+    try:
+        await rx_lifecycle.void(rx.id, reason, audit.SYSTEM)
+    except DomainError as refused:
+        _refusal(refused)
+        assert (await Prescription.get(id=rx.id)).status == RxStatus.FINAL
+        assert await counts(AuditEvent) == before
+        return
+    stored = await Prescription.get(id=rx.id)
+    assert stored.status == RxStatus.VOID and stored.void_reason == one_line(reason)
+
+
+@FEW
+@given(reason=TYPED)
+@example(reason=HUGE)
+@example(reason='duplicate\x00')
+async def test_an_invoice_s_void_reason_is_kept_exactly_or_refused(db, reason: str):
+    patient = await _patient()
+    invoice = await factories.make_invoice(patient, [('Exam', 12_000)])
+    try:
+        await invoices.void_invoice(invoice.id, reason, audit.SYSTEM)
+    except DomainError as refused:
+        _refusal(refused)
+        assert (await Invoice.get(id=invoice.id)).voided_at is None
+        return
+    stored = await Invoice.get(id=invoice.id)
+    assert stored.voided_at is not None and stored.void_reason == one_line(reason)
+
+
+@FEW
+@given(reference=TYPED)
+@example(reference=HUGE)
+@example(reference='check 1042\x00')
+async def test_a_payment_reference_is_kept_exactly_or_refused(db, reference: str):
+    patient = await _patient()
+    invoice = await Invoice.first() or await factories.make_invoice(patient, [('Exam', 1_000_000)])
+    before = await counts(Payment, AuditEvent)
+    entry = payments.PaymentInput(100, factories.today(), 'check', reference)
+    try:
+        await payments.record_payment(invoice.id, entry, audit.SYSTEM)
+    except DomainError as refused:
+        _refusal(refused)
+        assert await counts(Payment, AuditEvent) == before
+        return
+    assert (await Payment.all().order_by('-id').first()).reference == one_line(reference)
+
+
+LOOKED_UP = st.one_of(TYPED, st.sampled_from([*UNSTORABLE, HUGE, 'jamie@example.org\x00', '1988-02-14\x00']))
+
+
+@GENERATED
+@given(query=LOOKED_UP)
+@example(query=HUGE)
+@example(query='Riv\x00era')
+@example(query='rivera@example.org\x00')
+async def test_the_patient_search_finds_nothing_for_unstorable_words_and_never_fails(db, query: str):
+    await factories.make_patient(first_name='Jamie', last_name='Rivera') if not await Patient.exists() else None
+    found = await patients.search_patients(query)
+    assert all(isinstance(row.id, int) for row in found)
+
+
+@GENERATED
+@given(email=LOOKED_UP, code=LOOKED_UP)
+@example(email='jamie@example.org\x00', code='123456')
+@example(email=HUGE, code=HUGE)
+async def test_the_patient_login_forms_answer_anything_typed_without_a_server_error(db, email: str, code: str):
+    try:
+        await magic_link.request_login_link(email, '203.0.113.9')
+    except magic_link.TooManyRequests as throttled:
+        _refusal(throttled)
+    with pytest.raises(magic_link.CodeRejected):
+        await magic_link.sign_in_with_code(email, code, '203.0.113.9')
+
+
+@FEW
+@given(typed=LOOKED_UP)
+@example(typed='ACDE-FGHJ\x00')
+@example(typed=HUGE)
+async def test_the_verify_box_answers_anything_typed_without_a_server_error(db, typed: str):
+    try:
+        assert await rx_verification.look_up(typed, '203.0.113.9') is None
+    except rx_verification.TooManyLookups as throttled:
+        _refusal(throttled)
