@@ -9,6 +9,7 @@ from typing import Any
 
 from models.audit import AuditEvent
 from models.staff import StaffUser
+from services.typed_text import storable
 
 
 @dataclass(frozen=True)
@@ -45,17 +46,29 @@ async def record(
     object_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """One row of evidence. What a request carried (a forged path, a NUL byte) is kept with its control
+    characters shown as �: PostgreSQL refuses NUL in text and JSON, and the record must still be written."""
     return await AuditEvent.create(
         action=action,
         actor_type=actor.type,
         actor_id=actor.id,
-        actor_label=actor.label,
-        client_address=actor.client_address,
+        actor_label=storable(actor.label),
+        client_address=storable(actor.client_address),
         patient_id=patient_id,
-        object_type=object_type,
+        object_type=storable(object_type),
         object_id=object_id,
-        detail=detail or {},
+        detail=_storable(detail or {}),
     )
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {storable(str(key)): _storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(item) for item in value]
+    return value
 
 
 async def events_for_patient(patient_id: int, limit: int = 50) -> list[AuditEvent]:

@@ -11,6 +11,7 @@ from tortoise.exceptions import IntegrityError
 from models.api_client import ExternalIdentifier
 from portal.ids import parse_id
 from services.errors import NotFound
+from services.typed_text import unstorable
 
 # The project's own URL base for the elements R4 lacks (documented in docs/fhir.md).
 BASE = 'https://eyecare-portal.example/fhir'
@@ -165,6 +166,9 @@ def identifier_pairs(identifiers: list[Any] | None, expression: str) -> list[tup
             )
         if len(system) > 300 or len(value) > 200:
             raise FhirProblem(422, f'{expression}[{index}] is too long.', f'{expression}[{index}]')
+        if unstorable(system + value):
+            where = f'{expression}[{index}]'
+            raise FhirProblem(422, f'{where} holds a control character, which cannot be saved.', where)
         pairs.append((system, value))
     return pairs
 

@@ -3,9 +3,12 @@
 from types import ModuleType
 from typing import Any
 
+from tortoise.exceptions import ValidationError
+
 from services import audit
 from services.fhir_r4 import appointments, invoices, locations, patients, practitioners, vision
 from services.fhir_r4.common import FhirProblem, Warnings
+from services.typed_text import unstorable
 
 MAPPERS: dict[str, ModuleType] = {
     'Patient': patients,
@@ -48,7 +51,13 @@ async def search(resource_type: str, params: dict[str, str], limit: int) -> list
             unknown[0],
             'not-supported',
         )
-    return await mapper.search(params, limit)
+    for name, value in params.items():
+        if unstorable(value):
+            raise FhirProblem(400, f'Search parameter {name} holds a control character; no record can match it.', name)
+    try:
+        return await mapper.search(params, limit)
+    except ValidationError:  # a value longer than the column it is compared with: no record holds it
+        return []
 
 
 async def write(
