@@ -40,6 +40,12 @@ def _delimiter(header_line: str) -> str:
 def parse(text: str) -> CsvTable:
     """Headers and rows; blank lines are skipped (their numbers still count, as in a spreadsheet)."""
     text = text.lstrip('\ufeff')
+    if '\x00' in text:  # not text: and the job keeps the file in a column PostgreSQL cannot put a NUL in
+        line = text.count('\n', 0, text.index('\x00')) + 1
+        raise UnreadableFile(
+            f'Line {line} of this file holds a NUL byte, which is not text: the file is damaged or is not a CSV '
+            'export. Export it again from the practice system, or remove that character, and import it again.'
+        )
     first_line = text.split('\n', 1)[0]
     if not first_line.strip():
         raise UnreadableFile('This file is empty, or its first line is blank. The first line must name the columns.')
