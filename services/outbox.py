@@ -21,6 +21,7 @@ __all__ = ['Channel', 'Purpose', 'SmtpTransport', 'Status', 'describe_failure']
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+SUBJECT_MAX = 200  # OutboxMessage.subject
 CLAIM_SECONDS = 120
 COPIED_REPLY = 'Copied for the practice phone system: the portal did not send this text.'
 # Messages whose body carries a login (or staff set-password) link: a credential, kept no longer than needed.
@@ -75,6 +76,13 @@ def _next_attempt(message: OutboxMessage) -> datetime | None:
     return now() + backoff(message.attempts) if message.attempts < MAX_ATTEMPTS else None
 
 
+def _fitted_subject(subject: str) -> str:
+    """A subject built from a 200-character practice or patient name can outgrow its column; cut it with an
+    ellipsis rather than lose the email (the body still names everything)."""
+    subject = ' '.join(subject.split())
+    return subject if len(subject) <= SUBJECT_MAX else subject[: SUBJECT_MAX - 1].rstrip() + '…'
+
+
 async def enqueue_email(
     *,
     to: str,
@@ -90,6 +98,7 @@ async def enqueue_email(
     `messages` event once it commits (or the delivery attempt that follows does).
 
     Without `html` the HTML alternative is made from the plain text, so every email has both parts."""
+    subject = _fitted_subject(subject)
     return await OutboxMessage.create(
         channel=Channel.EMAIL,
         purpose=purpose,

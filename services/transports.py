@@ -76,13 +76,14 @@ class SmtpTransport:
 
     def build(self, *, to: str, subject: str, body: str, html: str = '', sender_name: str = '') -> EmailMessage:
         """The email as it goes out: Date, a Message-ID on the sending domain, the practice's name in From,
-        a plain-text part and (when there is one) its HTML alternative."""
+        a plain-text part and (when there is one) its HTML alternative. Names and the subject go in as one line:
+        a line break in a practice's name must not end the header (the library would refuse the whole email)."""
         email = EmailMessage()
-        name = sender_name or parseaddr(self.mail_from)[0]
+        name = ' '.join((sender_name or parseaddr(self.mail_from)[0]).split())
         local, _, domain = self.from_address.rpartition('@')
         email['From'] = Address(display_name=name, username=local, domain=domain) if local else self.mail_from
         email['To'] = to
-        email['Subject'] = subject
+        email['Subject'] = ' '.join(subject.split())
         email['Date'] = formatdate(usegmt=True)
         email['Message-ID'] = make_msgid(domain=self.domain)
         email.set_content(body)
