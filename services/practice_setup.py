@@ -166,6 +166,8 @@ def _payment_url(value: str | None) -> str:
         )
     if len(value) > 500:
         raise PracticeInvalid('The payment link can have at most 500 characters.')
+    if unstorable(value):
+        raise PracticeInvalid(UNSTORABLE_SENTENCE.format(label='payment link'))
     return value
 
 

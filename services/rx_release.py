@@ -23,6 +23,7 @@ from models.prescription import Prescription, RxStatus
 from models.staff import StaffUser
 from services import audit, events
 from services.errors import DomainError, NotFound
+from services.typed_text import checked_line
 
 METHOD_LABELS = {
     ConsentMethod.IN_OFFICE: 'Signed in the office',
@@ -110,7 +111,7 @@ async def record_confirmation(
         kind = ConfirmationKind(kind)
     except ValueError:
         raise ConsentError('Choose whether the patient signed or refused to sign.') from None
-    note = ' '.join((note or '').split())[:300]
+    note = checked_line(note, 'note', 300, refuse=ConsentError)
     rx = await Prescription.get_or_none(id=rx_id)
     if rx is None:
         raise NotFound('prescription')

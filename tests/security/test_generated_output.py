@@ -8,6 +8,7 @@ from email import message_from_bytes, policy
 
 from hypothesis import example, given
 from hypothesis import strategies as st
+from nicegui import ui
 from nicegui.testing import User
 from pypdf import PdfReader
 
@@ -106,4 +107,7 @@ async def test_a_request_s_typed_markup_shows_as_text_in_the_staff_console(user:
     await user.should_see(MARKUP)  # the characters themselves, not bold text and no script
     await user.should_see('<img src=x onerror=alert(1)>')
     await user.should_see('<i>Ann</i> Lee')
+    for typed in (MARKUP, '<img src=x onerror=alert(1)>', '<i>Ann</i>'):
+        shown = user.find(content=typed).elements
+        assert shown and not any(isinstance(element, ui.html | ui.markdown) for element in shown)
     assert await AppointmentRequest.filter(reason=MARKUP).exists()

@@ -5,6 +5,7 @@ exactly or refuses them with a sentence and writes nothing; a look-up with anyth
 says why, never a server error (PostgreSQL refuses a NUL byte in a query, and Tortoise a value longer than
 its column, so the services answer before asking)."""
 
+from dataclasses import replace
 from datetime import time, timedelta
 
 import pytest
@@ -14,10 +15,23 @@ from hypothesis import strategies as st
 from models.appointment import Appointment, AppointmentStatus, VisitType
 from models.audit import AuditEvent
 from models.billing import Invoice, Payment
+from models.consent import ReleaseConfirmation
 from models.patient import Patient
-from models.practice import Location, Provider
+from models.practice import Location, Practice, Provider
 from models.prescription import Prescription, RxStatus
-from services import appointments, audit, invoices, magic_link, patients, payments, rx_lifecycle, rx_verification
+from models.staff import StaffUser
+from services import (
+    appointments,
+    audit,
+    invoices,
+    magic_link,
+    patients,
+    payments,
+    practice_setup,
+    rx_lifecycle,
+    rx_release,
+    rx_verification,
+)
 from services.errors import DomainError
 from tests import factories
 from tests.security.generated import FEW, GENERATED, HUGE, TYPED, UNSTORABLE, counts, one_line
@@ -151,6 +165,40 @@ async def test_a_payment_reference_is_kept_exactly_or_refused(db, reference: str
     assert (await Payment.all().order_by('-id').first()).reference == one_line(reference)
 
 
+@FEW
+@given(note=TYPED)
+@example(note=HUGE)
+@example(note='refused to sign\x00')
+async def test_a_paper_release_note_is_kept_exactly_or_refused(db, note: str):
+    patient = await _patient()
+    rx = await Prescription.first() or await factories.make_spectacle_rx(patient)
+    staff = await StaffUser.first()
+    before = await counts(ReleaseConfirmation, AuditEvent)
+    try:
+        made = await rx_release.record_confirmation(rx.id, 'refused', audit.SYSTEM, staff=staff, note=note)
+    except DomainError as refused:
+        _refusal(refused)
+        assert await counts(ReleaseConfirmation, AuditEvent) == before
+        return
+    assert (await ReleaseConfirmation.get(id=made.id)).note == one_line(note)
+
+
+@FEW
+@given(tail=TYPED)
+@example(tail='\x00')
+@example(tail=HUGE)
+async def test_the_practice_payment_link_is_kept_exactly_or_refused(db, tail: str):
+    await _patient()
+    settings = practice_setup.settings_of(await Practice.first())
+    typed = 'https://pay.example.com/' + tail
+    try:
+        await practice_setup.save_settings(replace(settings, payment_url=typed), audit.SYSTEM)
+    except DomainError as refused:
+        _refusal(refused)
+        return
+    assert (await Practice.first()).payment_url == typed.strip()
+
+
 LOOKED_UP = st.one_of(TYPED, st.sampled_from([*UNSTORABLE, HUGE, 'jamie@example.org\x00', '1988-02-14\x00']))
 
 
@@ -176,6 +224,13 @@ async def test_the_patient_login_forms_answer_anything_typed_without_a_server_er
         _refusal(throttled)
     with pytest.raises(magic_link.CodeRejected):
         await magic_link.sign_in_with_code(email, code, '203.0.113.9')
+
+
+@FEW
+@given(action=LOOKED_UP)
+@example(action='rx.voided\x00')
+async def test_the_audit_viewer_s_filter_answers_anything_sent_without_a_server_error(db, action: str):
+    assert await audit.trail(audit.TrailFilter(action=action, actor=action)) == []
 
 
 @FEW
