@@ -23,6 +23,7 @@ from models.staff import StaffUser
 from services import (
     appointments,
     audit,
+    email_upkeep,
     invoices,
     magic_link,
     patients,
@@ -33,6 +34,7 @@ from services import (
     rx_verification,
 )
 from services.errors import DomainError
+from services.typed_text import unstorable
 from tests import factories
 from tests.security.generated import FEW, GENERATED, HUGE, TYPED, UNSTORABLE, counts, one_line
 
@@ -197,6 +199,42 @@ async def test_the_practice_payment_link_is_kept_exactly_or_refused(db, tail: st
         _refusal(refused)
         return
     assert (await Practice.first()).payment_url == typed.strip()
+
+
+@FEW
+@given(email=TYPED)
+@example(email='new\x00@example.org')
+@example(email=HUGE)
+@example(email='  JAMIE.NEW@Example.org ')
+async def test_changing_a_portal_patient_s_email_is_refused_with_a_sentence_never_half_done(db, email: str):
+    patient = await _patient()  # the portal is active: rule 5 keeps the login email while it is
+    before = (await Patient.get(id=patient.id)).email
+    data = patients.PatientInput(
+        first_name=patient.first_name, last_name=patient.last_name, date_of_birth='1985-04-12', email=email
+    )
+    try:
+        await patients.update_patient(patient.id, data, audit.SYSTEM)
+    except DomainError as refused:
+        _refusal(refused)
+        assert (await Patient.get(id=patient.id)).email == before
+        return
+    assert (await Patient.get(id=patient.id)).email == before == email.strip()  # only the same address passes
+
+
+@FEW
+@given(emails=st.lists(st.one_of(TYPED, st.emails()).map(lambda text: text.strip()[:320]), min_size=1, max_size=4))
+async def test_email_upkeep_lists_whatever_addresses_were_stored_as_they_are(db, emails: list[str]):
+    """An import keeps an address it cannot validate (marked invalid): the upkeep page shows it as it is."""
+    await _patient()
+    await Patient.filter(first_name='Upkeep').delete()
+    stored = [address for address in emails if not unstorable(address)]
+    for address in stored:
+        await factories.make_patient(first_name='Upkeep', email=address)
+    report = await email_upkeep.email_upkeep()
+    listed = {row.email for row in report.rows}
+    for patient in await Patient.filter(first_name='Upkeep'):
+        if not patient.email_valid or not patient.email:
+            assert patient.email in listed
 
 
 LOOKED_UP = st.one_of(TYPED, st.sampled_from([*UNSTORABLE, HUGE, 'jamie@example.org\x00', '1988-02-14\x00']))
