@@ -29,8 +29,8 @@ ID_REGEX = f'(?:{_up_to(str(MAX_ID))})'
 
 def parse_id(text: str | None) -> int | None:
     """The id written in `text`, or None unless it is a plain ASCII number in the id range."""
-    if not text or not text.isascii() or not text.isdigit():
-        return None
+    if not text or len(text) > len(str(MAX_ID)) or not text.isascii() or not text.isdigit():
+        return None  # longer than any id: int() would refuse 5,000 digits with an error
     value = int(text)
     return value if 1 <= value <= MAX_ID else None
 

@@ -2,6 +2,10 @@
 
 from decimal import Decimal, InvalidOperation
 
+from services.typed_text import quoted
+
+MAX_TYPED = 30  # more characters than any amount a practice bills, written out with its commas
+
 
 class InvalidAmount(ValueError):
     """The typed text is not an amount of dollars and cents."""
@@ -18,10 +22,14 @@ def parse_money(text: str | float | int | None) -> int:
     raw = str(text if text is not None else '').strip().replace(',', '').replace('$', '').strip()
     if not raw:
         return 0
+    refusal = InvalidAmount(f'{quoted(str(text))} is not an amount in dollars and cents.')
+    if len(raw) > MAX_TYPED:
+        raise refusal
     try:
         amount = Decimal(raw)
-    except InvalidOperation as error:
-        raise InvalidAmount(f'{text!s} is not an amount in dollars and cents.') from error
-    if not amount.is_finite() or amount != amount.quantize(Decimal('0.01')):
-        raise InvalidAmount(f'{text!s} is not an amount in dollars and cents.')
+        # quantize itself refuses ('1e30' has more digits than the context holds)
+        if not amount.is_finite() or amount != amount.quantize(Decimal('0.01')):
+            raise refusal
+    except InvalidOperation:
+        raise refusal from None
     return int(amount * 100)

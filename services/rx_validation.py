@@ -138,7 +138,8 @@ def _number(text: str, where: str, what: str) -> Decimal | None:
         value = Decimal(cleaned)
     except InvalidOperation:
         raise InvalidPrescription(f'{where}: {what} {quoted(text)} is not a number.') from None
-    if not value.is_finite():
+    # '1e999999' is a Decimal, but writing it out in the refusal would take a megabyte
+    if not value.is_finite() or not -10 <= value.adjusted() <= 10:
         raise InvalidPrescription(f'{where}: {what} {quoted(text)} is not a number.')
     return value
 
