@@ -22,7 +22,8 @@ def validated_email(address: str | None) -> str:
     address = (address or '').strip()
     if not address:
         raise InvalidEmail('Please enter an email address.')
-    problem = _problem(address)
+    # longer than any address can be (and not a key for the cache below: 4,096 pasted pages would stay in memory)
+    problem = 'it has more than 320 characters.' if len(address) > 320 else _problem(address)
     if problem:
         raise InvalidEmail(f'{quoted(address)} is not a valid email address: {problem}')
     return address
