@@ -100,6 +100,7 @@ async def run(kind: str, pg_url: str, count: int) -> bool:
         again, job2, lags2, searches2 = await timed_import(data, staff)
         print(f'same file again {again:6.1f} s  {count / again:8,.0f} rows/s  unchanged={job2.unchanged:,}')
         print(row('  loop lag during re-import', summary(lags2)))
+        print(row('  staff search during re-import', summary(searches2)))
         patients = await Patient.all().count()
         ok = first < BUDGET_SECONDS and job2.unchanged == job.created and patients == job.created
         budget = f'budget {BUDGET_SECONDS:.0f} s'
