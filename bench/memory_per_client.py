@@ -1,6 +1,8 @@
 """Server memory per connected patient: RSS growth of the portal vs bare NiceGUI pages with the same widgets.
 
 Budget (docs/design.md): within 2x a bare NiceGUI page with the same widgets. Both servers run as child processes;
+The portal's entry pages are server-rendered HTML (no NiceGUI client, no websocket): for them the figure
+is what an anonymous visitor leaves on the server, which should be nothing.
 Every measurement gets a freshly started server (so one page's heap growth is not billed to the next);
 the page is loaded a few times first so that imports, templates and caches are not billed to clients. Then
 N headless Chromium pages (each its own browser context, so its own NiceGUI client and browser id) open the
@@ -35,7 +37,8 @@ async def open_client(browser: Browser, url: str, cookies: list | None) -> Brows
         await context.add_cookies(cookies)
     page = await context.new_page()
     await page.goto(url, wait_until='load')
-    await page.wait_for_function('() => window.did_handshake === true', timeout=20_000)
+    if await page.evaluate('() => typeof window.did_handshake !== "undefined"'):  # a NiceGUI page: its websocket
+        await page.wait_for_function('() => window.did_handshake === true', timeout=20_000)
     return context
 
 
