@@ -14,7 +14,7 @@ from models.patient import Patient
 from models.portal_account import PortalAccount
 from models.practice import Practice
 from models.staff import StaffUser
-from services import audit, sessions
+from services import audit, sessions, staff_totp
 
 PATIENT_SESSION_KEY = 'portal_session'
 STAFF_SESSION_KEY = 'staff_session'
@@ -56,12 +56,15 @@ async def current_patient() -> PortalAccount | None:
 
 
 async def current_staff(role: str | None = None) -> StaffUser | None:
-    """The signed-in staff member, or None; with `role='admin'` only administrators pass."""
+    """The signed-in staff member, or None; with `role='admin'` only administrators pass. An administrator who
+    must set up two-step sign-in first counts as not signed in (only the enrolment page is theirs)."""
     token = app.storage.user.get(STAFF_SESSION_KEY)
     staff = await sessions.resolve_staff_session(token)
     if staff is None and token:
         app.storage.user.pop(STAFF_SESSION_KEY, None)
     if staff is not None and role is not None and staff.role != role:
+        return None
+    if staff is not None and staff_totp.must_enrol(staff):
         return None
     return staff
 

@@ -162,6 +162,7 @@ def print_demo_banner(settings: Settings, seed: 'DemoSeed') -> None:
         f'  Staff console:  {url}/staff/login\n'
         f'                  sign in as {DEMO_ADMIN_EMAIL} / {DEMO_PASSWORD} (admin)\n'
         f'                  or {DEMO_STAFF_EMAIL} / {DEMO_PASSWORD} (front desk)\n'
+        '                  (demo accounts skip two-step sign-in, which real administrators must set up)\n'
         f'  Patient portal: {url}/login\n'
         f'                  try the patient portal with {DEMO_PATIENT_EMAIL}\n' + mail,
         flush=True,
@@ -311,3 +312,5 @@ async def _create_staff(settings: Settings, args: argparse.Namespace) -> None:
         except DomainError as error:
             _fail(f'{error} No account was created.')
     print(f'Created {staff.role} account for {staff.name} <{staff.email}>. Sign in at {settings.base_url}/staff/login')
+    if staff.role == 'admin':
+        print('Administrators set up two-step sign-in (an authenticator app on a phone) at the first sign-in.')

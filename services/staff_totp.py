@@ -1,5 +1,7 @@
 """A second factor for staff sign-in: time-based one-time codes (TOTP, RFC 6238) from an authenticator app,
-with ten one-time recovery codes. Offered to every team member (Two-step sign-in, `/staff/two-factor`).
+with ten one-time recovery codes. Offered to every team member (Two-step sign-in, `/staff/two-factor`), and
+required of administrators: an administrator without it reaches only that page until it is set up
+(`must_enrol`, enforced where the console resolves its viewer, `pages.staff.page`).
 
 The shared secret is stored encrypted (Fernet, under a key derived from the app secret); a code is accepted
 once (the last accepted time step is kept, and moved forward by an atomic update, so a code seen over a
@@ -34,6 +36,16 @@ class CodeRefused(DomainError):
         super().__init__('That code is not correct. Enter the 6-digit code your app shows now, or a recovery code.')
 
 
+class MustKeep(DomainError):
+    def __init__(self) -> None:
+        super().__init__(
+            'Administrators must keep two-step sign-in on. To move it to a new phone, set it up again instead.'
+        )
+
+
+ENROL_FIRST = 'Administrators must turn on two-step sign-in before using the console.'
+
+
 def configure(key: bytes) -> None:
     global _fernet
     _fernet = Fernet(key)
@@ -55,6 +67,23 @@ def _normal(code: str) -> str:
 
 def is_enabled(staff: StaffUser) -> bool:
     return bool(staff.totp_secret)
+
+
+def must_enrol(staff: StaffUser) -> bool:
+    """An administrator without a second factor may only set one up. Demo accounts are exempt: they exist only
+    on a portal started with `--demo` (a real install refuses to start with one), their password is printed
+    for anyone to use, and the demo must work in one command without an authenticator app."""
+    return staff.role == 'admin' and not staff.is_demo and not is_enabled(staff)
+
+
+def must_keep(staff: StaffUser) -> bool:
+    """Administrators cannot turn the second factor off (they can set it up again on a new phone)."""
+    return staff.role == 'admin' and not staff.is_demo
+
+
+def seal(secret: str) -> str:
+    """The secret as stored: encrypted under the TOTP key."""
+    return _cipher().encrypt(secret.encode()).decode()
 
 
 def new_secret() -> str:
@@ -92,9 +121,7 @@ async def enable(staff_id: int, secret: str, code: str, actor: audit.Actor, now:
         raise CodeRefused()
     codes = [f'{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}' for _ in range(RECOVERY_CODES)]
     async with in_transaction():
-        await StaffUser.filter(id=staff_id).update(
-            totp_secret=_cipher().encrypt(secret.encode()).decode(), totp_last_step=step
-        )
+        await StaffUser.filter(id=staff_id).update(totp_secret=seal(secret), totp_last_step=step)
         await StaffRecoveryCode.filter(staff_id=staff_id).delete()
         await StaffRecoveryCode.bulk_create(
             [StaffRecoveryCode(staff_id=staff_id, code_hash=_hash(_normal(c))) for c in codes]
@@ -108,6 +135,15 @@ async def disable(staff_id: int, actor: audit.Actor) -> None:
         await StaffUser.filter(id=staff_id).update(totp_secret='', totp_last_step=None)
         await StaffRecoveryCode.filter(staff_id=staff_id).delete()
         await audit.record('staff.totp_disabled', actor, object_type='staff', object_id=staff_id)
+
+
+async def turn_off(staff_id: int, code: str, actor: audit.Actor) -> None:
+    """The member turns their own second factor off, proving it with a current code; never an administrator."""
+    staff = await StaffUser.get(id=staff_id)
+    if must_keep(staff):
+        raise MustKeep()
+    await check_code(staff, code)
+    await disable(staff_id, actor)
 
 
 async def check_code(staff: StaffUser, code: str, now: float | None = None) -> str:

@@ -9,8 +9,8 @@ from pages import csrf
 from pages.access import STAFF_SESSION_KEY, client_address
 from pages.staff import router
 from pages.staff.frame import frame
-from pages.staff.page import HOME_URL, login_url
-from services import sessions, staff_auth
+from pages.staff.page import ENROL_URL, HOME_URL, login_url
+from services import sessions, staff_auth, staff_totp
 from services.errors import DomainError
 
 
@@ -38,7 +38,7 @@ def staff_login_page(next: str = '/staff', reason: str = '') -> None:  # noqa: A
 
         async def signed_in(staff: StaffUser) -> None:
             app.storage.user[STAFF_SESSION_KEY] = await sessions.open_staff_session(staff, client_address())
-            ui.navigate.to(target)
+            ui.navigate.to(ENROL_URL if staff_totp.must_enrol(staff) else target)
 
         async def sign_in() -> None:
             error.text = ''

@@ -4,6 +4,9 @@ It resolves the staff session (or sends the visitor to the sign-in, saying why),
 member's role, draws the console frame, hands the page a `StaffViewer`, and keeps the page obeying the
 session while it stays open (`pages.page_guard`): a signed-out, timed-out or deactivated member's open
 page leaves without acting, and so does an admin page of someone who is no longer an admin.
+
+An administrator without two-step sign-in (`staff_totp.must_enrol`: just created, just promoted, or reset)
+gets only the enrolment page: every other page, handler and download of the session sends them there.
 """
 
 import inspect
@@ -14,6 +17,7 @@ from urllib.parse import quote
 
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
+from starlette.exceptions import HTTPException
 
 from models.practice import Practice
 from models.staff import StaffUser
@@ -21,11 +25,12 @@ from pages.access import STAFF_SESSION_KEY, StaffViewer, client_address
 from pages.page_guard import guard_page
 from pages.staff.frame import frame
 from pages.staff.setup_notice import SETUP_URL, setup_notice
-from services import appointment_requests, audit, events, sessions, verification_requests
+from services import appointment_requests, audit, events, sessions, staff_totp, verification_requests
 from services.setup_status import setup_status
 
 LOGIN_URL = '/staff/login'
 HOME_URL = '/staff'
+ENROL_URL = '/staff/two-factor'  # where an administrator without a second factor is kept until it is set up
 StaffPage = Callable[..., Awaitable[None]]
 PAGE_ROLES: dict[str, str | None] = {}  # every staff page's path and the role it needs (the attack tests walk it)
 
@@ -42,9 +47,17 @@ def _allowed(staff: StaffUser, role: str | None) -> bool:
     return role is None or staff.role == role
 
 
+def _kept_away(staff: StaffUser, here: str) -> bool:
+    """An administrator who must set up two-step sign-in first, anywhere but the enrolment page."""
+    return here != ENROL_URL and staff_totp.must_enrol(staff)
+
+
 async def download_viewer(role: str | None = None) -> StaffViewer | None:
-    """For plain routes (CSV exports, PDFs): the signed-in staff member with that role, or None."""
+    """For plain routes (CSV exports, PDFs): the signed-in staff member with that role, or None.
+    An administrator who must set up two-step sign-in first is sent to it (a redirect, whatever the route)."""
     staff = await sessions.resolve_staff_session(app.storage.user.get(STAFF_SESSION_KEY))
+    if staff is not None and staff_totp.must_enrol(staff):
+        raise HTTPException(303, headers={'Location': ENROL_URL})
     if staff is None or not _allowed(staff, role):
         return None
     return StaffViewer(staff=staff, actor=audit.Actor.staff(staff, client_address()), practice=await Practice.first())
@@ -66,6 +79,8 @@ def staff_page(path: str, *, title: str, role: str | None = None) -> Callable[[S
                 reason = await sessions.staff_session_end(token) if token else ''
                 app.storage.user.pop(STAFF_SESSION_KEY, None)
                 return RedirectResponse(login_url(reason, here), status_code=303)
+            if _kept_away(staff, here):
+                return RedirectResponse(ENROL_URL, status_code=303)
             setup = await setup_status()
             if not setup.complete and setup.practice is None and staff.role == 'admin' and here == HOME_URL:
                 return RedirectResponse(SETUP_URL, status_code=303)  # an empty installation: start with setup
@@ -76,6 +91,8 @@ def staff_page(path: str, *, title: str, role: str | None = None) -> Callable[[S
                 if current is None:
                     reason = await sessions.staff_session_end(token)
                     return login_url(reason, here)  # no storage access here: this may run in an event task
+                if _kept_away(current, here):
+                    return ENROL_URL  # e.g. promoted to admin while this page was open
                 return None if _allowed(current, role) else HOME_URL
 
             guard_page(check, lambda handler: events.subscribe_staff(staff.id, handler))

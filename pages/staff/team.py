@@ -2,6 +2,7 @@
 
 A new member gets an emailed link to choose their own password; nobody types a password for someone else.
 Deactivating ends the member's open sessions at once (their open pages leave).
+Administrators must use two-step sign-in: the page says who has yet to set it up (they do at their next sign-in).
 """
 
 from collections.abc import Awaitable, Callable
@@ -13,10 +14,19 @@ from pages.access import StaffViewer
 from pages.staff.components import local_time
 from pages.staff.page import staff_page
 from pages.staff.practice_forms import attempt, problem_label
-from services import providers, team
+from services import providers, staff_totp, team
 
 ROLE_OPTIONS = {'staff': 'Staff (front desk)', 'admin': 'Administrator'}
 NO_PROVIDER = 0
+
+
+TOTP_DUE = 'Must set up two-step sign-in at the next sign-in'
+
+
+def _role_changed(member: StaffUser, role: str) -> str:
+    if role == 'admin' and not member.totp_secret and not member.is_demo:
+        return f'{member.name} is now an administrator and must set up two-step sign-in at the next sign-in.'
+    return ''
 
 
 @staff_page('/team', title='Team', role='admin')
@@ -26,7 +36,8 @@ async def team_page(viewer: StaffViewer) -> None:
     with ui.card().classes('w-full q-pa-md').props('flat bordered'):
         ui.label('Add a team member').classes('text-h6').props('role=heading aria-level=2')
         ui.label(
-            'They receive an email with a link to choose their own password (the link works for 72 hours).'
+            'They receive an email with a link to choose their own password (the link works for 72 hours). '
+            'An administrator then sets up two-step sign-in at the first sign-in.'
         ).classes('text-grey-8')
         with ui.row().classes('w-full items-start gap-3'):
             name = ui.input('Name').props('outlined dense').classes('col-grow').mark('member-name')
@@ -79,7 +90,9 @@ async def team_page(viewer: StaffViewer) -> None:
                 ui.select(
                     ROLE_OPTIONS,
                     value=member.role,
-                    on_change=lambda e, m=member: act(problem, lambda: team.change_role(m.id, e.value, viewer.actor)),
+                    on_change=lambda e, m=member: act(
+                        problem, lambda: team.change_role(m.id, e.value, viewer.actor), _role_changed(m, e.value)
+                    ),
                 ).props(f'dense borderless aria-label="Role of {member.name}"').mark(f'role-{member.id}')
             with ui.element('td'):
                 ui.select(
@@ -106,6 +119,8 @@ async def team_page(viewer: StaffViewer) -> None:
                     ui.label(f'after repeated failed sign-ins, until {until}').classes('text-caption')
                 else:
                     ui.badge('Active', color='green-9')
+                if member.is_active and staff_totp.must_enrol(member):
+                    ui.label(TOTP_DUE).classes('text-caption').mark(f'totp-due-{member.id}')
             with ui.element('td'), ui.row().classes('gap-1 no-wrap'):
                 if member.is_active and team.is_locked(member):
                     ui.button(
@@ -118,7 +133,9 @@ async def team_page(viewer: StaffViewer) -> None:
                         on_click=lambda m=member: act(
                             problem,
                             lambda: team.reset_second_factor(m.id, viewer.actor),
-                            f'{m.name} signs in with the password alone until setting it up again',
+                            f'{m.name} must set it up again at the next sign-in'
+                            if staff_totp.must_keep(m)
+                            else f'{m.name} signs in with the password alone until setting it up again',
                         ),
                     ).props('flat dense no-caps').mark(f'reset-totp-{member.id}')
                 if member.is_active:
@@ -149,5 +166,9 @@ async def team_page(viewer: StaffViewer) -> None:
             'Administrators manage settings and the team; staff work with patients. Independent of role, the '
             "account linked to a provider is the one that signs that provider's prescriptions."
         ).classes('text-grey-8')
+        ui.label(
+            'Administrators must use two-step sign-in. Someone added as or made an administrator without it is '
+            'asked to set it up at their next sign-in, before they can use the console.'
+        ).classes('text-grey-8').mark('admins-need-totp')
         problem = problem_label().mark('team-problem')
         await members()
