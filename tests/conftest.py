@@ -54,7 +54,11 @@ def sms(db: object, smtp_server: SmtpServer, fake_twilio: FakeTwilio) -> FakeTwi
 
 @pytest.fixture
 def secret_key() -> str:
-    return secrets.token_urlsafe(48)
+    """The app secret of the test; the TOTP key derived from it seals the factories' administrators' secret,
+    so a portal started with it (a page test, a live server) reads them."""
+    key = secrets.token_urlsafe(48)
+    staff_totp.configure(keys.totp_key(key))
+    return key
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
 """One line per record: a practice, patients, staff and their clinical and billing history."""
 
 import itertools
+import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+
+import pyotp
 
 from models.appointment import Appointment, AppointmentRequest
 from models.billing import Invoice
@@ -12,7 +15,7 @@ from models.practice import Location, Practice, Provider
 from models.prescription import Prescription, PrescriptionEye, RxStatus
 from models.staff import StaffUser
 from models.verification import RxVerificationCode
-from services import audit, invoices, payments, verification_codes
+from services import audit, invoices, payments, staff_totp, verification_codes
 from services.appointments import today_in
 from services.invoices import LineDraft
 from services.portal_access import enable_portal
@@ -20,6 +23,9 @@ from services.staff_auth import create_staff
 
 _seq = itertools.count(1)
 STAFF_PASSWORD = 'correct horse battery'
+# Every administrator the factories make has two-step sign-in on (the console requires it) with this secret:
+# tests type its codes (`totp_code`), as the admin would read them off their phone.
+ADMIN_TOTP_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'
 PRACTICE_ZONE = 'America/New_York'
 
 
@@ -62,8 +68,29 @@ async def make_location(practice: Practice, **fields: object) -> Location:
     )
 
 
-async def make_staff(role: str = 'admin', email: str | None = None, name: str = 'Riley Front Desk') -> StaffUser:
-    return await create_staff(email or f'staff{next(_seq)}@example.org', name, STAFF_PASSWORD, role)
+async def make_staff(
+    role: str = 'admin', email: str | None = None, name: str = 'Riley Front Desk', *, totp: bool | None = None
+) -> StaffUser:
+    """A member with `STAFF_PASSWORD`; administrators (or `totp=True`) with two-step sign-in on, as the console
+    requires of them, under `ADMIN_TOTP_SECRET` (`totp=False`: an administrator who has not set it up yet)."""
+    staff = await create_staff(email or f'staff{next(_seq)}@example.org', name, STAFF_PASSWORD, role)
+    if role == 'admin' if totp is None else totp:
+        staff.totp_secret = staff_totp.seal(ADMIN_TOTP_SECRET)
+        await staff.save(update_fields=['totp_secret'])
+    return staff
+
+
+async def totp_code(staff: StaffUser) -> str:
+    """The code the factories' authenticator app shows for `staff` now, at a time step the portal has not
+    accepted yet (a code works once: a second sign-in within 30 seconds takes the next step's code, which
+    the portal accepts for clock drift; a third forgets the last accepted step)."""
+    last = (await StaffUser.get(id=staff.id)).totp_last_step
+    now = time.time()
+    for at in (now, now + staff_totp.STEP_SECONDS):
+        if last is None or last < int(at // staff_totp.STEP_SECONDS):
+            return pyotp.TOTP(ADMIN_TOTP_SECRET).at(at)
+    await StaffUser.filter(id=staff.id).update(totp_last_step=None)
+    return pyotp.TOTP(ADMIN_TOTP_SECRET).at(now)
 
 
 async def make_prescriber(provider: Provider, role: str = 'staff') -> StaffUser:

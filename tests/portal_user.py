@@ -3,7 +3,8 @@
 The entry pages (login, link sent, the link's Continue, help, logout, 404) are server-rendered HTML without
 a NiceGUI client, so the simulated user is taught to read them: opening one keeps its HTML (`should_see`
 reads its text), and `submit` sends one of its forms as a browser would, CSRF token included.
-Signing a patient in goes the honest way: ask for a link, open it, press Continue.
+Signing a patient in goes the honest way: ask for a link, open it, press Continue. Signing staff in too:
+email, password, and for administrators the code from the authenticator app (`staff_sign_in`).
 """
 
 import asyncio
@@ -17,13 +18,15 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
-from nicegui import Client
+from nicegui import Client, ui
 from nicegui.nicegui import _on_handshake
 from nicegui.testing import User
 
 from models.patient import Patient
+from models.staff import StaffUser
 from pages import csrf
-from services import magic_link
+from services import magic_link, staff_totp
+from tests import factories
 from tests.conftest import TEST_BASE_URL
 from tests.mail import SmtpServer, link_in
 
@@ -167,6 +170,25 @@ async def sign_in(user: User, smtp_server: SmtpServer, patient: Patient) -> None
     await user.open(link_path(link))
     await submit(user, 'Continue')
     await user.should_see('Log out')
+
+
+async def staff_sign_in(
+    user: User, staff: StaffUser | None = None, *, password: str = factories.STAFF_PASSWORD, path: str = '/staff/login'
+) -> StaffUser:
+    """THE way a page test signs staff in (default: a new administrator): through the real sign-in page at
+    `path`, email and password, then, for a member with two-step sign-in (every factory-made administrator),
+    the code from the factories' authenticator app. Leaves `user` on the console, its name in the header."""
+    staff = staff or await factories.make_staff(name='Riley Front Desk')
+    await user.open(path)
+    user.find(kind=ui.input, content='Email').type(staff.email)
+    user.find(kind=ui.input, content='Password').type(password)
+    user.find(kind=ui.button, content='Sign in').click()
+    if staff_totp.is_enabled(await StaffUser.get(id=staff.id)):
+        await user.should_see('Enter the 6-digit code', retries=100)
+        user.find(kind=ui.input, content='Code').type(await factories.totp_code(staff))
+        user.find(kind=ui.button, content='Sign in').click()
+    await user.should_see(f'{staff.name} ({staff.role})', retries=100)
+    return staff
 
 
 async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:

@@ -11,18 +11,14 @@ from models.staff import StaffPasswordToken, StaffUser
 from services import audit, team
 from tests import factories
 from tests.mail import SmtpServer, body
-from tests.portal_user import log_out, wait_until
+from tests.portal_user import log_out, staff_sign_in, wait_until
 
 NEW_PASSWORD = 'lighthouse kettle orchard'
 SET_LINK = re.compile(r'https?://[^/\s]+(/staff/set-password/\S+)')
 
 
 async def sign_in(user: User, staff: StaffUser, password: str = factories.STAFF_PASSWORD) -> None:
-    await user.open('/staff/login')
-    user.find(kind=ui.input, content='Email').type(staff.email)
-    user.find(kind=ui.input, content='Password').type(password)
-    user.find(kind=ui.button, content='Sign in').click()
-    await user.should_see('Sign out', retries=100)
+    await staff_sign_in(user, staff, password=password)
 
 
 def fill(user: User, marker: str, text: str) -> None:

@@ -1,4 +1,5 @@
-"""Staff sign-in: argon2id passwords, lock-out after repeated failures, and an audit trail."""
+"""Staff sign-in with the password alone (front-desk members who have not set up two-step sign-in; that step:
+tests/security/test_two_step_sign_in.py): argon2id passwords, lock-out after repeated failures, audit trail."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
@@ -24,14 +25,14 @@ async def _fail(email: str, times: int) -> None:
 
 
 async def test_passwords_are_stored_as_argon2id_hashes(db):
-    staff = await factories.make_staff(email='riley@example.org')
+    staff = await factories.make_staff('staff', email='riley@example.org')
     stored = await StaffUser.get(id=staff.id)
     assert stored.password_hash.startswith('$argon2id$')
     assert STAFF_PASSWORD not in stored.password_hash
 
 
 async def test_the_right_password_signs_in_whatever_the_email_case(db):
-    staff = await factories.make_staff(email='riley@example.org')
+    staff = await factories.make_staff('staff', email='riley@example.org')
     signed_in = await staff_auth.authenticate(' Riley@Example.org ', STAFF_PASSWORD, CLIENT)
     assert signed_in.id == staff.id
     stored = await StaffUser.get(id=staff.id)
@@ -41,7 +42,7 @@ async def test_the_right_password_signs_in_whatever_the_email_case(db):
 
 
 async def test_a_wrong_password_is_refused(db):
-    await factories.make_staff(email='riley@example.org')
+    await factories.make_staff('staff', email='riley@example.org')
     with pytest.raises(SignInFailed) as error:
         await staff_auth.authenticate('riley@example.org', 'not the password', CLIENT)
     assert str(error.value) == 'The email address or password is not correct.'
@@ -56,14 +57,14 @@ async def test_an_unknown_email_gets_the_same_answer_as_a_wrong_password(db):
 
 
 async def test_a_deactivated_account_cannot_sign_in(db):
-    staff = await factories.make_staff(email='riley@example.org')
+    staff = await factories.make_staff('staff', email='riley@example.org')
     await StaffUser.filter(id=staff.id).update(is_active=False)
     with pytest.raises(SignInFailed):
         await staff_auth.authenticate('riley@example.org', STAFF_PASSWORD, CLIENT)
 
 
 async def test_five_failures_lock_the_account_even_for_the_right_password(db):
-    await factories.make_staff(email='riley@example.org')
+    await factories.make_staff('staff', email='riley@example.org')
     await _fail('riley@example.org', staff_auth.MAX_FAILURES - 1)
     with pytest.raises(AccountLocked):
         await staff_auth.authenticate('riley@example.org', 'not the password', CLIENT)
@@ -76,7 +77,7 @@ async def test_five_failures_lock_the_account_even_for_the_right_password(db):
 
 
 async def test_a_locked_account_opens_again_after_the_lock_time(db):
-    staff = await factories.make_staff(email='riley@example.org')
+    staff = await factories.make_staff('staff', email='riley@example.org')
     await _fail('riley@example.org', staff_auth.MAX_FAILURES - 1)
     with pytest.raises(AccountLocked):
         await staff_auth.authenticate('riley@example.org', 'not the password', CLIENT)
@@ -88,7 +89,7 @@ async def test_a_locked_account_opens_again_after_the_lock_time(db):
 
 
 async def test_a_successful_sign_in_resets_the_failure_count(db):
-    staff = await factories.make_staff(email='riley@example.org')
+    staff = await factories.make_staff('staff', email='riley@example.org')
     await _fail('riley@example.org', staff_auth.MAX_FAILURES - 1)
     await staff_auth.authenticate('riley@example.org', STAFF_PASSWORD, CLIENT)
     await _fail('riley@example.org', staff_auth.MAX_FAILURES - 1)
@@ -96,7 +97,7 @@ async def test_a_successful_sign_in_resets_the_failure_count(db):
 
 
 async def test_parallel_guesses_cannot_get_past_the_lock(db):
-    await factories.make_staff(email='riley@example.org')
+    await factories.make_staff('staff', email='riley@example.org')
     guesses = [f'guess number {n}' for n in range(12)] + [STAFF_PASSWORD]
     results = await asyncio.gather(
         *(staff_auth.authenticate('riley@example.org', guess, CLIENT) for guess in guesses), return_exceptions=True

@@ -8,22 +8,11 @@ from models.audit import AuditEvent
 from models.outbox import OutboxMessage
 from models.patient import Patient
 from models.portal_account import PortalAccount
-from models.staff import StaffUser
 from services import outbox
 from tests import factories
 from tests.mail import SmtpServer, link_in
 from tests.portal_user import sign_in as patient_sign_in
-
-
-async def staff_sign_in(user: User, staff: StaffUser | None = None) -> StaffUser:
-    """Through the real sign-in page, with the factories' password."""
-    staff = staff or await factories.make_staff(name='Riley Front Desk')
-    await user.open('/staff/login')
-    user.find(kind=ui.input, content='Email').type(staff.email)
-    user.find(kind=ui.input, content='Password').type(factories.STAFF_PASSWORD)
-    user.find(kind=ui.button, content='Sign in').click()
-    await user.should_see('Riley Front Desk (admin)', retries=100)
-    return staff
+from tests.portal_user import staff_sign_in  # imported from here by many tests
 
 
 async def open_profile(user: User, patient: Patient) -> None:

@@ -30,7 +30,7 @@ def _code_at_next_step(secret: str) -> str:
 
 
 async def test_setting_up_needs_a_working_code_and_keeps_the_secret_encrypted(db):
-    staff = await factories.make_staff()
+    staff = await factories.make_staff(totp=False)
     secret = staff_totp.new_secret()
     with pytest.raises(staff_totp.CodeRefused):
         await staff_totp.enable(staff.id, secret, '000000' if pyotp.TOTP(secret).now() != '000000' else '111111',
@@ -111,7 +111,7 @@ async def test_the_sign_in_page_asks_for_the_code_after_the_password(user: User)
 async def test_a_member_sets_up_two_step_sign_in_on_its_page(user: User):
     from tests.test_staff_console import staff_sign_in
 
-    staff = await staff_sign_in(user)
+    staff = await staff_sign_in(user, await factories.make_staff('staff'))  # offered, not required
     await user.open('/staff/two-factor')
     user.find(marker='totp-start').click()
     await user.should_see(marker='totp-secret')
