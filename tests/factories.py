@@ -15,6 +15,7 @@ from models.practice import Location, Practice, Provider
 from models.prescription import Prescription, PrescriptionEye, RxStatus
 from models.staff import StaffUser
 from models.verification import RxVerificationCode
+from portal import keys
 from services import audit, invoices, payments, staff_totp, verification_codes
 from services.appointments import today_in
 from services.invoices import LineDraft
@@ -75,9 +76,19 @@ async def make_staff(
     requires of them, under `ADMIN_TOTP_SECRET` (`totp=False`: an administrator who has not set it up yet)."""
     staff = await create_staff(email or f'staff{next(_seq)}@example.org', name, STAFF_PASSWORD, role)
     if role == 'admin' if totp is None else totp:
-        staff.totp_secret = staff_totp.seal(ADMIN_TOTP_SECRET)
+        staff.totp_secret = _sealed_admin_secret()
         await staff.save(update_fields=['totp_secret'])
     return staff
+
+
+def _sealed_admin_secret() -> str:
+    """Sealed under the key of the test's `secret_key` (conftest), which the portal under test derives too.
+    A seed outside the fixtures (a bench script) gets a key of its own: it never signs an admin in."""
+    try:
+        return staff_totp.seal(ADMIN_TOTP_SECRET)
+    except RuntimeError:
+        staff_totp.configure(keys.totp_key('factories-' + 'k' * 40))
+        return staff_totp.seal(ADMIN_TOTP_SECRET)
 
 
 async def totp_code(staff: StaffUser) -> str:

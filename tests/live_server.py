@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pyotp
 import pytest
+from playwright.async_api import Page
 
 from portal.devmail import _free_port
+from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
@@ -25,6 +28,23 @@ CHROMIUM_ARGS = [
     '--disable-sync',
     '--no-first-run',
 ]
+
+
+async def fill_staff_sign_in(
+    page: Page,
+    email: str,
+    password: str = factories.STAFF_PASSWORD,
+    totp_secret: str | None = factories.ADMIN_TOTP_SECRET,
+) -> None:
+    """THE way a browser test signs staff in, on the open sign-in form: email, password, then for a member with
+    two-step sign-in (every factory-made administrator: `totp_secret`) the code their app shows now.
+    `totp_secret=None` for front-desk members and demo accounts (which skip it)."""
+    await page.get_by_label('Email').fill(email)
+    await page.get_by_label('Password').fill(password)
+    await page.get_by_role('button', name='Sign in').click()
+    if totp_secret:
+        await page.get_by_label('Code', exact=True).fill(pyotp.TOTP(totp_secret).now())  # waits until it shows
+        await page.get_by_role('button', name='Sign in').click()
 
 
 def require_chromium() -> None:

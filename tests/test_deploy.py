@@ -22,7 +22,7 @@ from portal.db import apply_migrations, tortoise_config
 from tests import factories
 from tests.databases import PG_URL, fresh_database_url
 from tests.deployment import NGINX, deployment
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, fill_staff_sign_in, require_chromium
 from tests.mail import SmtpServer, link_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.deploy]
@@ -73,9 +73,7 @@ def _routes(access_log: Path) -> dict:
 
 async def _staff_enables_portal(page: Page, proxy_url: str) -> None:
     await page.goto(proxy_url + '/staff')
-    await page.get_by_label('Email').fill('frontdesk@example.org')
-    await page.get_by_label('Password').fill(factories.STAFF_PASSWORD)
-    await page.get_by_role('button', name='Sign in').click()
+    await fill_staff_sign_in(page, 'frontdesk@example.org')
     await expect(page).to_have_url(re.compile(r'/staff/?$'))
     await page.get_by_label('Find a patient').fill('Lindqvist')
     await page.get_by_role('link', name=re.compile('Lindqvist')).first.click()

@@ -13,7 +13,7 @@ from tortoise.context import TortoiseContext
 from portal.db import apply_migrations, tortoise_config
 from tests import factories
 from tests.databases import fresh_database_url
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, require_chromium, running_portal
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, fill_staff_sign_in, require_chromium, running_portal
 from tests.mail import SmtpServer, body, link_in
 
 pytestmark = pytest.mark.browser
@@ -71,9 +71,7 @@ async def test_a_request_is_scheduled_at_the_desk_and_the_patients_open_tabs_fol
 
                     desk = await (await browser.new_context(viewport={'width': 1366, 'height': 900})).new_page()
                     await desk.goto(base_url + '/staff/login')
-                    await desk.get_by_label('Email').fill(STAFF_EMAIL)
-                    await desk.get_by_label('Password').fill(factories.STAFF_PASSWORD)
-                    await desk.get_by_role('button', name='Sign in').click()
+                    await fill_staff_sign_in(desk, STAFF_EMAIL)
                     await expect(desk).to_have_url(re.compile(r'/staff/?$'))
                     await desk.get_by_role('link', name=re.compile('^Requests')).click()
                     await expect(desk).to_have_url(re.compile(r'/staff/requests$'))

@@ -10,7 +10,7 @@ from tortoise.context import TortoiseContext
 from portal.db import apply_migrations, tortoise_config
 from tests import factories
 from tests.databases import fresh_database_url
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, require_chromium, running_portal
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, fill_staff_sign_in, require_chromium, running_portal
 from tests.mail import SmtpServer, link_in
 
 pytestmark = pytest.mark.browser
@@ -35,9 +35,7 @@ async def _seed(url: str) -> None:
 async def _staff_enables_portal(page: Page, base_url: str) -> None:
     await page.goto(base_url + '/staff')
     await expect(page).to_have_url(re.compile(r'/staff/login'))
-    await page.get_by_label('Email').fill(STAFF_EMAIL)
-    await page.get_by_label('Password').fill(factories.STAFF_PASSWORD)
-    await page.get_by_role('button', name='Sign in').click()
+    await fill_staff_sign_in(page, STAFF_EMAIL)
     await expect(page).to_have_url(re.compile(r'/staff/?$'))
     await page.get_by_label('Find a patient').fill('Lindqvist')
     await page.get_by_role('link', name=re.compile('Lindqvist')).first.click()

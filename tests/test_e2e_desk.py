@@ -14,7 +14,7 @@ from tortoise.context import TortoiseContext
 from portal.db import apply_migrations, tortoise_config
 from tests import factories
 from tests.databases import fresh_database_url
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, require_chromium, running_portal
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, fill_staff_sign_in, require_chromium, running_portal
 from tests.mail import SmtpServer, body
 
 pytestmark = pytest.mark.browser
@@ -55,9 +55,7 @@ async def test_a_sellers_request_is_logged_matched_and_answered_inaccurate_by_em
                 try:
                     page = await (await browser.new_context(viewport={'width': 1366, 'height': 900})).new_page()
                     await page.goto(base_url + '/staff/login')
-                    await page.get_by_label('Email').fill(STAFF_EMAIL)
-                    await page.get_by_label('Password').fill(factories.STAFF_PASSWORD)
-                    await page.get_by_role('button', name='Sign in').click()
+                    await fill_staff_sign_in(page, STAFF_EMAIL)
                     await expect(page).to_have_url(re.compile(r'/staff/?$'))
 
                     await page.goto(base_url + '/staff/verifications')

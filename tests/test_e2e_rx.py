@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyotp
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 from pypdf import PdfReader
@@ -17,7 +18,7 @@ from pypdf import PdfReader
 from portal.db import apply_migrations
 from tests import factories
 from tests.databases import fresh_database_url
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, running_portal
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, ROOT, fill_staff_sign_in, require_chromium, running_portal
 from tests.mail import SmtpServer, link_in
 
 pytestmark = pytest.mark.browser
@@ -48,11 +49,18 @@ async def _fill(page: Page, values: dict[str, str]) -> None:
 
 
 async def _admin_sets_up_the_practice(page: Page, base_url: str) -> None:
-    """An empty installation sends its first admin to the setup; the Team page links them to their provider."""
+    """An empty installation's first admin sets up two-step sign-in (required of administrators), then is sent
+    to the setup; the Team page links them to their provider."""
     await page.goto(base_url + '/staff/login')
-    await page.get_by_label('Email').fill(ADMIN_EMAIL)
-    await page.get_by_label('Password').fill(ADMIN_PASSWORD)
-    await page.get_by_role('button', name='Sign in').click()
+    await fill_staff_sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD, totp_secret=None)  # not set up yet
+    await expect(page).to_have_url(re.compile(r'/staff/two-factor$'))
+    await expect(page.get_by_text('Administrators must turn on two-step sign-in')).to_be_visible()
+    await page.get_by_role('button', name='Set up two-step sign-in').click()
+    key = await page.get_by_text('Or type this key into the app:').text_content()
+    secret = re.sub(r'\s', '', (key or '').split(':', 1)[1])
+    await page.get_by_label('Code', exact=True).fill(pyotp.TOTP(secret).now())
+    await page.get_by_role('button', name='Turn on').click()
+    await page.get_by_role('button', name='Continue to the console').click()
     await expect(page).to_have_url(re.compile(r'/staff/setup$'))
 
     await _fill(

@@ -10,7 +10,7 @@ from tortoise.context import TortoiseContext
 from portal.db import apply_migrations, tortoise_config
 from tests import factories
 from tests.databases import fresh_database_url
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, require_chromium, running_portal
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, fill_staff_sign_in, require_chromium, running_portal
 from tests.mail import SmtpServer
 
 pytestmark = pytest.mark.browser
@@ -54,9 +54,7 @@ async def test_the_console_works_under_its_content_policy(tmp_path: Path, smtp_s
 
                     response = await page.goto(base_url + '/staff/login')
                     assert response is not None and "'unsafe-eval'" in response.headers['content-security-policy']
-                    await page.get_by_label('Email').fill('admin@example.org')
-                    await page.get_by_label('Password').fill(factories.STAFF_PASSWORD)
-                    await page.get_by_role('button', name='Sign in').click()
+                    await fill_staff_sign_in(page, 'admin@example.org')
                     await expect(page).to_have_url(re.compile(r'/staff/?$'))
                     await page.get_by_label('Find a patient').fill('Lindqvist')
                     await page.get_by_role('link', name=re.compile('Lindqvist')).first.click()
