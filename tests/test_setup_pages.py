@@ -151,7 +151,8 @@ async def test_locations_are_added_and_deactivated_from_practice_settings(user: 
     fill(user, 'location-phone', '802 555 0101')
     user.find(marker='dialog-save').click()
     await wait_until(lambda: _count_active(Location, 2))
-    await user.should_not_see('New location', retries=100)  # the dialog closed and the table shows both
+    await user.should_not_see('New location', retries=100)  # the dialog closed
+    await user.should_see('Dorset Plaza', retries=100)  # and the table, redrawn, shows both: click its button
     user.find(marker=f'deactivate-location-{first.id}').click()
     await wait_until(lambda: _inactive(Location, first.id))
     await user.should_see(marker=f'reactivate-location-{first.id}', retries=100)

@@ -90,20 +90,28 @@ class ImportScreen:
         unsubscribe = events.subscribe_staff(self.viewer.staff.id, self.on_event)
         ui.context.client.on_delete(unsubscribe)
 
-    async def load(self) -> bool:
-        """Read the jobs and the held rows; whether the held rows differ from those drawn."""
+    async def load(self) -> tuple[bool, bool]:
+        """Read the jobs and the held rows; whether each differs from what is drawn."""
+        drawn_jobs, drawn_held = self._jobs_content(), _held_content(self.held)
         self.recent = await jobs.recent_jobs(5)
         self.noted = await jobs.noted_counts([job.id for job in self.recent])
-        drawn = _held_content(self.held)
         self.held = [(row, await jobs.candidates(row)) for row in await jobs.held_for_review(50)]
-        return _held_content(self.held) != drawn
+        return self._jobs_content() != drawn_jobs, _held_content(self.held) != drawn_held
+
+    def _jobs_content(self) -> list[tuple]:
+        return [
+            (job.id, job.status, job.next_row, job.created, job.updated, job.unchanged, job.refused, job.held)
+            + (jobs.interrupted(job), self.noted.get(job.id, 0))
+            for job in self.recent
+        ]
 
     async def on_event(self, event: events.Event) -> None:
         if event.topic == jobs.IMPORT_EVENTS:
-            held_changed = await self.load()
-            self.jobs_section.refresh()
-            # Redrawn only when its rows changed: each progress tick would otherwise delete the Resolve
-            # buttons under a click that is on its way.
+            jobs_changed, held_changed = await self.load()
+            # Each redrawn only when what it shows changed: an event that changes nothing (the job's last
+            # announcement, another staff member's) would otherwise delete a button under a click on its way.
+            if jobs_changed:
+                self.jobs_section.refresh()
             if held_changed:
                 self.review_section.refresh()
 
