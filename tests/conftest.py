@@ -2,6 +2,7 @@
 
 import asyncio
 import secrets
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -105,3 +106,12 @@ async def user(app_env: str, caplog: pytest.LogCaptureFixture, request: pytest.F
         errors = [r for r in caplog.get_records('call') if r.levelname == 'ERROR']
         if errors:
             pytest.fail(f'There were unexpected ERROR logs: {[r.getMessage() for r in errors]}', pytrace=False)
+    _forget_page_modules()
+
+
+def _forget_page_modules() -> None:
+    """After a page test NiceGUI forgets the modules that define pages, and with them the tree packages, so the
+    next test builds fresh routers; a module of the tree that only adds plain routes (the staff Rx PDF) would stay
+    imported, its routes left on the old router and missing from every later test's app. Forget them all."""
+    for name in [name for name in sys.modules if name == 'pages' or name.startswith('pages.')]:
+        sys.modules.pop(name, None)
