@@ -47,9 +47,25 @@ class AppointmentsSection:
             await self.reload()
 
     async def reload(self) -> None:
+        """Redrawn only when what it shows changed: a second event about the same change would otherwise delete
+        the buttons of the first redraw under a click that is on its way."""
         async with self._loading:
+            shown = self._shown()
             await self.load()
-            self.panel.refresh()
+            if self._shown() != shown:
+                self.panel.refresh()
+
+    def _shown(self) -> list[tuple]:
+        visits = [
+            (v.id, v.status, v.starts_at, v.duration_minutes, v.visit_type, v.reason, v.cancel_reason)
+            + (v.provider_id, v.location_id)  # type: ignore[attr-defined]
+            for v in self.visits
+        ]
+        requests = [
+            (r.id, r.status, r.reason, r.preferred_times, r.visit_type, r.location_id)  # type: ignore[attr-defined]
+            for r in self.requests
+        ]
+        return visits + requests
 
     def when(self, moment: datetime) -> str:
         return f'{appointments.format_day(moment, self.zone)}, {appointments.format_time(moment, self.zone)}'
