@@ -29,7 +29,7 @@ from services import appointments, audit, events
 from services.appointments import DEFAULT_DURATIONS, checked_details, format_clock, to_utc
 from services.csv_import import records
 from services.csv_import.records import RowRefused, parse_clock, parse_moment
-from services.csv_import.rows import Action, Field, RowPlan
+from services.csv_import.rows import CHART_NUMBER_ALIASES, Action, Field, RowPlan, earlier_rows
 from services.errors import DomainError
 from services.patients import fold
 
@@ -44,7 +44,7 @@ ACTION_LABELS = {
     Action.HELD: 'Held for review',  # never: an appointment names its patient by chart number
 }
 FIELDS = (
-    Field('chart_number', 'Chart number', True, ('chart', 'chart no', 'chart #', 'mrn', 'patient id', 'account')),
+    Field('chart_number', 'Chart number', True, CHART_NUMBER_ALIASES),
     Field('date', 'Date', True, ('start', 'start date', 'appointment date', 'appt date', 'visit date', 'when')),
     Field('time', 'Time', aliases=('start time', 'appointment time', 'appt time')),
     Field('duration', 'Duration (minutes)', aliases=('duration', 'minutes', 'length', 'mins')),
@@ -124,15 +124,7 @@ def identity(values: dict[str, str]) -> tuple[str, ...]:
 
 def duplicates(rows: list[tuple[int, dict[str, str]]]) -> dict[int, int]:
     """row number -> the earlier row of the same visit (the first one wins)."""
-    first: dict[tuple[str, ...], int] = {}
-    found: dict[int, int] = {}
-    for number, values in rows:
-        key = identity(values)
-        if key in first:
-            found[number] = first[key]
-        else:
-            first[key] = number
-    return found
+    return earlier_rows(rows, identity)
 
 
 def _minutes(text: str) -> int:

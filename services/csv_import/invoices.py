@@ -28,7 +28,7 @@ from models.practice import Practice
 from services import audit, events, invoices, payments
 from services.csv_import import records
 from services.csv_import.records import RowRefused, parse_cents, parse_count, parse_day, parse_yes_no
-from services.csv_import.rows import Action, Field, RowPlan
+from services.csv_import.rows import CHART_NUMBER_ALIASES, Action, Field, RowPlan
 from services.errors import DomainError
 from services.invoices import InvoiceDraft, InvoiceTotals, LineDraft
 from services.money import format_money
@@ -49,7 +49,7 @@ ACTION_LABELS = {
     Action.HELD: 'Held for review',  # never: an invoice names its patient by chart number
 }
 FIELDS = (
-    Field('chart_number', 'Chart number', True, ('chart', 'chart no', 'chart #', 'mrn', 'patient id', 'account')),
+    Field('chart_number', 'Chart number', True, CHART_NUMBER_ALIASES),
     Field('invoice_number', 'Invoice number', True, ('invoice', 'invoice #', 'invoice no', 'inv #', 'bill #')),
     Field('date', 'Invoice date', True, ('date', 'issued', 'issue date', 'bill date', 'date of service', 'dos')),
     Field('description', 'Description', True, ('item', 'service', 'line item', 'charge', 'product')),

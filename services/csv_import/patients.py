@@ -17,7 +17,7 @@ from models.patient import Patient
 from models.portal_account import PortalAccount
 from models.practice import Practice
 from services import audit
-from services.csv_import.rows import Action, Field, RowPlan
+from services.csv_import.rows import CHART_NUMBER_ALIASES, Action, Field, RowPlan, earlier_rows
 from services.email_addresses import normalize_email
 from services.errors import DomainError
 from services.patients import PatientInput, apply_input, derive_search_columns, fold, parse_date
@@ -25,7 +25,7 @@ from services.phones import phone_digits
 
 LABEL = 'Patients'
 FIELDS = (
-    Field('chart_number', 'Chart number', aliases=('chart', 'chart no', 'chart #', 'mrn', 'patient id', 'account')),
+    Field('chart_number', 'Chart number', aliases=CHART_NUMBER_ALIASES),
     Field('first_name', 'First name', True, ('first', 'firstname', 'given name', 'forename')),
     Field('last_name', 'Last name', True, ('last', 'lastname', 'surname', 'family name')),
     Field('date_of_birth', 'Date of birth', True, ('dob', 'birth date', 'birthdate', 'birthday', 'born')),
@@ -88,15 +88,7 @@ def identity(values: dict[str, str]) -> tuple[str, ...]:
 
 def duplicates(rows: list[tuple[int, dict[str, str]]]) -> dict[int, int]:
     """row number -> the earlier row of the same patient, over the whole file (the first one wins)."""
-    first: dict[tuple[str, ...], int] = {}
-    found: dict[int, int] = {}
-    for number, values in rows:
-        key = identity(values)
-        if key in first:
-            found[number] = first[key]
-        else:
-            first[key] = number
-    return found
+    return earlier_rows(rows, identity)
 
 
 def patient_input(values: dict[str, str]) -> PatientInput:

@@ -27,7 +27,7 @@ from models.prescription import Prescription, PrescriptionEye, RxKind, RxStatus
 from models.verification import RxVerificationCode
 from services import audit, events, verification_codes
 from services.appointments import to_utc, today_in
-from services.csv_import.rows import Action, Field, RowPlan
+from services.csv_import.rows import CHART_NUMBER_ALIASES, Action, Field, RowPlan, earlier_rows
 from services.fhir_r4.common import BASE
 from services.patients import fold, parse_date
 from services.rx_validation import EYES, EyeInput, InvalidPrescription, RxInput, RxValues, validate
@@ -69,7 +69,7 @@ def _eye_fields(eye: str) -> tuple[Field, ...]:
 LABEL = 'Prescriptions'
 FIELDS = (
     Field('rx_id', 'Rx id', aliases=('rx #', 'rx no', 'rx number', 'prescription id', 'prescription #', 'source id')),
-    Field('chart_number', 'Chart number', True, ('chart', 'chart no', 'chart #', 'mrn', 'patient id', 'account')),
+    Field('chart_number', 'Chart number', True, CHART_NUMBER_ALIASES),
     Field('kind', 'Type', aliases=('kind', 'rx type', 'lens type', 'glasses or contacts', 'product')),
     Field('purpose', 'Purpose', aliases=('use', 'lens use', 'glasses for')),
     Field('exam_date', 'Exam date', aliases=('exam', 'examined', 'exam on', 'date of exam')),
@@ -229,15 +229,7 @@ def identity(values: dict[str, str]) -> tuple[str, ...]:
 
 def duplicates(rows: list[tuple[int, dict[str, str]]]) -> dict[int, int]:
     """row number -> the earlier row of the same Rx, over the whole file (the first one wins)."""
-    first: dict[tuple[str, ...], int] = {}
-    found: dict[int, int] = {}
-    for number, values in rows:
-        key = identity(values)
-        if key in first:
-            found[number] = first[key]
-        else:
-            first[key] = number
-    return found
+    return earlier_rows(rows, identity)
 
 
 def prepare(rows: list[tuple[int, dict[str, str]]], duplicate_of: dict[int, int]) -> list[Prepared]:

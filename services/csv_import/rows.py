@@ -1,9 +1,13 @@
 """The words every kind of import shares: a mappable field, what a row will do, and a row's plan."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from models.patient import Patient
+
+# Every kind names its patient by chart number, under the headings practice systems export it with.
+CHART_NUMBER_ALIASES = ('chart', 'chart no', 'chart #', 'mrn', 'patient id', 'account')
 
 
 @dataclass(frozen=True)
@@ -55,3 +59,18 @@ def row_values(cells: list[str], headers: list[str], mapping: dict[str, str]) ->
         name: (cells[index[heading]].strip() if index[heading] < len(cells) else '')
         for name, heading in mapping.items()
     }
+
+
+def earlier_rows(
+    rows: list[tuple[int, dict[str, str]]], identity: Callable[[dict[str, str]], tuple[str, ...]]
+) -> dict[int, int]:
+    """row number -> the earlier row with the same identity, over the whole file (the first one wins)."""
+    first: dict[tuple[str, ...], int] = {}
+    found: dict[int, int] = {}
+    for number, values in rows:
+        key = identity(values)
+        if key in first:
+            found[number] = first[key]
+        else:
+            first[key] = number
+    return found
