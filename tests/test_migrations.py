@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext
+from tortoise.migrations.api import migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 from models import MODEL_MODULES
@@ -165,3 +166,31 @@ async def _schema_after_fresh_migration(folder: Path) -> Schema:
     async with fresh_database_url(str(folder)) as url:
         await apply_migrations(url)
         return await _schema(url)
+
+
+NOW = "'2026-01-01 09:00:00+00'"
+# A practice as every migration since 0002 can hold it (later columns have database defaults).
+OLD_PRACTICE_ROW = (
+    'INSERT INTO practice (name, phone, address_line1, address_line2, city, state, postal_code, time_zone,'
+    ' portal_url, eyewear_sales_exemption, fax, payment_url, reminder_lead_hours, sales_tax_percent,'
+    " spectacle_expiry_months, tax_id) VALUES ('P', '1', '', '', '', '', '', 'UTC', '', FALSE, '', '', 48,"
+    " '0', 24, '')"
+)
+
+
+def old_patient_row(*, last_name: str = 'B', email: str = '', phone: str = '') -> str:
+    """A patient of practice 1 with only the columns the first migrations had (the phone's digits as typed)."""
+    return (
+        'INSERT INTO patient (first_name, last_name, date_of_birth, email, email_normalized, phone,'
+        ' phone_digits, search_name, search_last, address, chart_number, created_at, updated_at,'
+        f" practice_id) VALUES ('A', '{last_name}', '1980-01-01', '{email}', '{email}', '{phone}', '{phone}', '',"
+        f" '', '', '', {NOW}, {NOW}, 1)"
+    )
+
+
+async def migrated_to(url: str, target: str) -> None:
+    """The schema as it stood at `target`: the start of a test that upgrades rows an older version wrote."""
+    config = tortoise_config(url)
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=config, init_connections=False)
+        await migrate(config=config, target=target)
