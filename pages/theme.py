@@ -30,10 +30,17 @@ UTILITY_CSS = f"""
 .sr-only {{ position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
   clip: rect(0, 0, 0, 0); white-space: nowrap; border-width: 0; }}
 a {{ color: {PRIMARY}; }}
+body {{ --q-primary: {PRIMARY}; --q-positive: {POSITIVE}; }}
 """
+
+
+def add_style(css: str) -> None:
+    """CSS in the page's first HTML. `ui.add_css` adds it from a script once NiceGUI's scripts have run, too
+    late for the patient pages' first paint (`pages.patient.prepaint`)."""
+    ui.add_head_html(f'<style>{css}</style>')
 
 
 def apply_theme() -> None:
     """Called by each tree's frame, once per page."""
     ui.colors(primary=PRIMARY, positive=POSITIVE)
-    ui.add_css(UTILITY_CSS)
+    add_style(UTILITY_CSS)

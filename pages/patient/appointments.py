@@ -18,6 +18,7 @@ from pages.access import PatientViewer
 from pages.dialog import titled_dialog
 from pages.patient import blocks, icons, router
 from pages.patient.page import download_viewer, login_url, patient_page
+from pages.theme import add_style
 from services import appointment_requests, appointments, calendar_file, events, locations
 from services.appointment_requests import DAYS, MAX_PENDING, TIMES, Preferences
 from services.errors import DomainError, NotFound
@@ -110,7 +111,7 @@ async def appointments_page(viewer: PatientViewer) -> None:
     visits = await load(patient.id)
     places = await locations.list_locations(active_only=True)
     blocks.use_css()
-    ui.add_css(CSS)
+    add_style(CSS)
 
     @ui.refreshable
     def current(visits: Visits) -> None:

@@ -19,6 +19,7 @@ from pages.access import PatientViewer
 from pages.entry.not_found import not_found_page
 from pages.patient import blocks, icons, router
 from pages.patient.page import download_viewer, login_url, patient_page
+from pages.theme import add_style
 from services import billing, events, invoice_pdf, invoices
 from services.appointments import today_in
 from services.billing import Billing, InvoiceView
@@ -70,7 +71,7 @@ async def billing_page(viewer: PatientViewer) -> None:
     summary = await billing.billing_for(patient.id, today_in(practice.time_zone))
     await billing.record_view(patient.id, summary, viewer.actor)
     blocks.use_css()
-    ui.add_css(CSS)
+    add_style(CSS)
     ui.label('Billing').classes('text-h5').props('role=heading aria-level=1')
 
     @ui.refreshable

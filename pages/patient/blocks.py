@@ -10,6 +10,7 @@ from html import escape
 from nicegui import ui
 
 from pages.patient import icons
+from pages.theme import add_style
 from services.prescriptions import EyeRow
 
 CSS = """
@@ -56,7 +57,7 @@ EYE_HEADINGS = {'OD': 'OD <span class="text-caption">right</span>', 'OS': 'OS <s
 
 def use_css() -> None:
     """Once per page, before the blocks."""
-    ui.add_css(CSS)
+    add_style(CSS)
 
 
 def block(html: str) -> ui.html:

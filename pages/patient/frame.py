@@ -15,7 +15,7 @@ from models.patient import Patient
 from models.practice import Practice
 from pages.logout_form import logout_form_html
 from pages.patient import icons
-from pages.theme import apply_theme
+from pages.theme import add_style, apply_theme
 from services.phones import dial_string
 
 TABS = (
@@ -26,7 +26,8 @@ TABS = (
 
 # The page's background, and printing a prescription should give the prescription, not the portal around it.
 FRAME_CSS = """
-body { background: #fafafa; }
+body { background: #fafafa;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
 .pp-logout { background: none; border: 0; color: white; cursor: pointer; font: inherit; font-size: 1rem;
   font-weight: 500; text-decoration: underline; white-space: nowrap; min-height: 44px; padding: 4px 8px;
   border-radius: 3px; }
@@ -55,7 +56,7 @@ def frame(
     """Header, tabs and footer; `patient` (with its practice fetched) adds the greeting and the practice's phone."""
     practice = practice or (patient.practice if patient is not None else None)
     ui.page_title(f'{title} · {practice.name} · Patient Portal' if practice else f'{title} · Patient Portal')
-    ui.add_css(FRAME_CSS)
+    add_style(FRAME_CSS)
     apply_theme()
     with ui.header().classes('bg-primary text-white items-center justify-between q-px-md q-py-sm no-wrap'):
         ui.html(_header(practice, signed_in), sanitize=False).classes('w-full row items-center justify-between no-wrap')

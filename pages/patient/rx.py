@@ -14,6 +14,7 @@ from pages.access import PatientViewer
 from pages.entry.not_found import not_found_page
 from pages.patient import blocks, icons, router
 from pages.patient.page import download_viewer, login_url, patient_page
+from pages.theme import add_style
 from services import prescriptions, rx_pdf, rx_verification
 from services.appointments import today_in
 from services.errors import NotFound
@@ -127,7 +128,7 @@ def _sheet(document: RxDocument, share: rx_verification.Share | None = None) -> 
 
 def verification_block(share: rx_verification.Share) -> None:
     """The QR and the typed code: how an optician or a store checks that this copy is genuine and current."""
-    ui.add_css(VERIFY_CSS)
+    add_style(VERIFY_CSS)
     ui.html(
         '<div class="rx-verify">'
         f'<div class="rx-qr" role="img" aria-label="QR code that opens the check page for this prescription">'
@@ -141,6 +142,6 @@ def verification_block(share: rx_verification.Share) -> None:
 
 def _facts(pairs: list[tuple[str, str]]) -> None:
     """A definition list as one HTML element; every value is escaped."""
-    ui.add_css(FACTS_CSS)
+    add_style(FACTS_CSS)
     rows = ''.join(f'<div><dt>{escape(label)}</dt><dd>{escape(value)}</dd></div>' for label, value in pairs)
     ui.html(f'<dl class="rx-facts">{rows}</dl>', sanitize=False).classes('w-full')
