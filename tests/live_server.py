@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from portal.devmail import _free_port
 from tests import factories
@@ -45,6 +45,12 @@ async def fill_staff_sign_in(
     if totp_secret:
         await page.get_by_label('Code', exact=True).fill(pyotp.TOTP(totp_secret).now())  # waits until it shows
         await page.get_by_role('button', name='Sign in').click()
+
+
+async def drawn(page: Page) -> None:
+    """Wait until NiceGUI has drawn the patient page just opened. Until then the browser shows the server's
+    copy of it (`pages.patient.prepaint`): the same words, and buttons that don't act yet."""
+    await expect(page.locator('#pp-prepaint')).to_have_count(0)
 
 
 def require_chromium() -> None:

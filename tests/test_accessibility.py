@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import Page, async_playwright, expect
 
 from portal.devmail import _free_port
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, require_chromium, running_process
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, drawn, require_chromium, running_process
 from tests.mail import SmtpServer, link_in
 
 pytestmark = pytest.mark.browser
@@ -151,6 +151,7 @@ async def _patient_pages(page: Page, base_url: str, smtp_server: SmtpServer, cod
     found += await _violations(page, 'login link')
     await page.get_by_role('button', name='Continue').click()
     await expect(page).to_have_url(re.compile(r'/prescriptions$'))
+    await drawn(page)
     for path in ('/prescriptions', '/appointments', '/billing', '/help', '/logout', '/no-such-page'):
         found += await _check(page, base_url + path, label=f'{path} (signed in)')
     found += await _check(page, base_url + '/prescriptions', _share_dialog, 'share an Rx dialog')

@@ -22,7 +22,7 @@ from portal.db import apply_migrations, tortoise_config
 from tests import factories
 from tests.databases import PG_URL, fresh_database_url
 from tests.deployment import NGINX, deployment
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, fill_staff_sign_in, require_chromium
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, drawn, fill_staff_sign_in, require_chromium
 from tests.mail import SmtpServer, link_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.deploy]
@@ -123,10 +123,13 @@ async def test_two_instances_behind_nginx_serve_the_whole_login_journey_over_web
                     await page.goto(link)
                     await page.get_by_role('button', name='Continue').click()
                     await expect(page).to_have_url(re.compile(r'/prescriptions$'))
+                    await drawn(page)
                     await expect(page.get_by_text('Morgan Ellery').first).to_be_visible()
                     await page.get_by_role('link', name='Appointments').click()
+                    await drawn(page)
                     await expect(page.get_by_text('Contact lens fitting').first).to_be_visible()
                     await page.get_by_role('link', name='Billing').click()
+                    await drawn(page)
                     await expect(page.get_by_text('INV-D-1').first).to_be_visible()
 
                     cookies = {c['name'] for c in await phone.cookies()}

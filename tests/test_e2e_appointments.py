@@ -13,7 +13,7 @@ from tortoise.context import TortoiseContext
 from portal.db import apply_migrations, tortoise_config
 from tests import factories
 from tests.databases import fresh_database_url
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, fill_staff_sign_in, require_chromium, running_portal
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, drawn, fill_staff_sign_in, require_chromium, running_portal
 from tests.mail import SmtpServer, body, link_in
 
 pytestmark = pytest.mark.browser
@@ -61,8 +61,10 @@ async def test_a_request_is_scheduled_at_the_desk_and_the_patients_open_tabs_fol
                     await page.goto(link_in(await smtp_server.wait_for(PATIENT_EMAIL)))
                     await page.get_by_role('button', name='Continue').click()
                     await expect(page).to_have_url(re.compile(r'/prescriptions$'))
+                    await drawn(page)
 
                     await page.get_by_role('link', name='Appointments').click()
+                    await drawn(page)
                     await expect(page.get_by_text('Sudden vision loss')).to_be_visible()
                     await page.get_by_label('Reason for the visit').fill('Glasses feel weak for reading')
                     await page.get_by_role('button', name='Send request').click()
@@ -92,6 +94,7 @@ async def test_a_request_is_scheduled_at_the_desk_and_the_patients_open_tabs_fol
 
                     # Billing: the patient opens the tab; the desk records a payment; the tab follows.
                     await page.get_by_role('link', name='Billing').click()
+                    await drawn(page)
                     await expect(page.get_by_test_id('balance')).to_have_text('$135.00')
                     await desk.goto(f'{base_url}/staff/patients/{patient_id}')
                     billing = desk.get_by_test_id('billing-section')

@@ -10,7 +10,7 @@ from tortoise.context import TortoiseContext
 from portal.db import apply_migrations, tortoise_config
 from tests import factories
 from tests.databases import fresh_database_url
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, fill_staff_sign_in, require_chromium, running_portal
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, drawn, fill_staff_sign_in, require_chromium, running_portal
 from tests.mail import SmtpServer, link_in
 
 pytestmark = pytest.mark.browser
@@ -56,6 +56,7 @@ async def _patient_logs_in(page: Page, base_url: str, smtp_server: SmtpServer) -
     await page.goto(link)
     await page.get_by_role('button', name='Continue').click()
     await expect(page).to_have_url(re.compile(r'/prescriptions$'))
+    await drawn(page)
 
 
 async def test_staff_enables_the_portal_and_the_patient_logs_in_by_emailed_link(
@@ -83,10 +84,26 @@ async def test_staff_enables_the_portal_and_the_patient_logs_in_by_emailed_link(
                     await _patient_logs_in(page, base_url, smtp_server)
                     await expect(page.get_by_text('Morgan Ellery').first).to_be_visible()
                     await page.get_by_role('link', name='Appointments').click()
+                    await drawn(page)
                     await expect(page.get_by_text('Contact lens fitting').first).to_be_visible()
                     await page.get_by_role('link', name='Billing').click()
+                    await drawn(page)
                     await expect(page.get_by_text('$135.00').first).to_be_visible()
                     await expect(page.get_by_text('INV-E2E-1').first).to_be_visible()
+                    # The server's copy of the page (pages.patient.prepaint) is gone once NiceGUI has drawn it...
+                    await expect(page.locator('#pp-prepaint')).to_have_count(0)
+                    # ...and before NiceGUI's scripts run (here: never), it already shows the records and its
+                    # links work.
+                    no_script = await browser.new_context(
+                        viewport={'width': 390, 'height': 844}, java_script_enabled=False
+                    )
+                    await no_script.add_cookies(await phone.cookies())
+                    plain = await no_script.new_page()
+                    await plain.goto(base_url + '/prescriptions')
+                    await expect(plain.get_by_text('Morgan Ellery').first).to_be_visible()
+                    await plain.get_by_role('link', name='Billing').click()
+                    await expect(plain.get_by_text('INV-E2E-1').first).to_be_visible()
+                    await no_script.close()
 
                     # Staff record a payment at the desk: the patient's open Billing tab shows the new balance.
                     billing = staff_page.get_by_test_id('billing-section')

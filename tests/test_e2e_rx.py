@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from portal.db import apply_migrations
 from tests import factories
 from tests.databases import fresh_database_url
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, ROOT, fill_staff_sign_in, require_chromium, running_portal
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, ROOT, drawn, fill_staff_sign_in, require_chromium, running_portal
 from tests.mail import SmtpServer, link_in
 
 pytestmark = pytest.mark.browser
@@ -194,6 +194,7 @@ async def test_new_practice_writes_signs_and_the_patient_prints_and_downloads_on
                     await page.goto(link_in(await smtp_server.wait_for(PATIENT_EMAIL)))
                     await page.get_by_role('button', name='Continue').click()
                     await expect(page).to_have_url(re.compile(r'/prescriptions$'))
+                    await drawn(page)
 
                     await expect(page.get_by_text('Receive your prescriptions here')).to_be_visible()
                     await page.get_by_role('checkbox').click()
@@ -205,6 +206,7 @@ async def test_new_practice_writes_signs_and_the_patient_prints_and_downloads_on
                     lens_text = await _download(page, lenses.get_by_role('link', name='Download PDF'))
 
                     await glasses.get_by_role('link', name='View / print').click()
+                    await drawn(page)
                     await expect(page.get_by_text('Electronically signed by Dana Whitfield, OD')).to_be_visible()
                     await page.get_by_role('button', name='Print').click()
                     glasses_text = await _download(page, page.get_by_role('link', name='Download PDF'))

@@ -11,7 +11,7 @@ from tortoise.context import TortoiseContext
 from portal.db import apply_migrations, tortoise_config
 from tests import factories
 from tests.databases import fresh_database_url
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, require_chromium, running_portal
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, drawn, require_chromium, running_portal
 from tests.mail import SmtpServer, link_in
 
 pytestmark = pytest.mark.browser
@@ -60,9 +60,11 @@ async def test_a_patient_signed_in_on_one_instance_is_signed_in_on_another_and_l
                     await page.goto(link_in(await smtp_server.wait_for(email)))
                     await page.get_by_role('button', name='Continue').click()
                     await expect(page).to_have_url(re.compile(r'/prescriptions$'))
+                    await drawn(page)
 
                     # The same browser reaches the other instance (same host, so the same cookie).
                     await page.goto(instance_b + '/prescriptions')
+                    await drawn(page)
                     await expect(page.get_by_text('Hello, Sasha')).to_be_visible()
 
                     # The per-address limit is counted in Redis, so the other instance refuses too.
@@ -75,13 +77,16 @@ async def test_a_patient_signed_in_on_one_instance_is_signed_in_on_another_and_l
                     # Logging out in another tab on one instance ends the session on both, and the tab open
                     # on the other instance hears it through Redis and leaves by itself.
                     await page.goto(instance_a + '/prescriptions')
+                    await drawn(page)
                     await expect(page.get_by_text('Hello, Sasha')).to_be_visible()
                     other_tab = await page.context.new_page()
                     await other_tab.goto(instance_b + '/prescriptions')
+                    await drawn(other_tab)
                     await other_tab.get_by_role('button', name='Log out').click()  # the frame's form POST
                     await expect(other_tab).to_have_url(re.compile(r'/login\?reason=signed_out$'))
                     await expect(page).to_have_url(re.compile(r'/login\?reason=signed_out$'), timeout=10_000)
                     await page.goto(instance_a + '/prescriptions')
+                    await drawn(page)
                     await expect(page).to_have_url(re.compile(r'/login$'))
                 finally:
                     await browser.close()

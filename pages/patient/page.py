@@ -11,10 +11,11 @@ from functools import wraps
 from typing import Any
 
 from fastapi.responses import RedirectResponse
-from nicegui import app
+from nicegui import app, context
 
 from pages.access import PATIENT_SESSION_KEY, PatientViewer, client_address
 from pages.page_guard import guard_page
+from pages.patient import prepaint
 from pages.patient.frame import frame
 from services import audit, events, patient_portal, sessions
 
@@ -68,6 +69,7 @@ def patient_page(path: str, *, title: str, tab: str = '') -> Callable[[PatientPa
             guard_page(check, lambda handler: events.subscribe(viewer.patient.id, handler))
             with frame(title, active=tab, patient=viewer.patient):
                 await func(viewer, **params)
+            prepaint.add(context.client)
             return None
 
         # Looked up now, not at import: NiceGUI's test harness re-imports the page packages for every test.

@@ -23,7 +23,7 @@ from pages.failures import UNAVAILABLE
 from portal.db import tortoise_config
 from tests import factories
 from tests.databases import PG_URL, migrated_database_url
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, require_chromium, running_portal
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, drawn, require_chromium, running_portal
 from tests.mail import SmtpServer, link_in
 from tests.tcp_proxy import ThreadedTcpProxy
 
@@ -76,6 +76,7 @@ async def _sign_in_patient(context: BrowserContext, base_url: str, smtp_server: 
     await page.goto(link_in(await smtp_server.wait_for(PATIENT_EMAIL)))
     await page.get_by_role('button', name='Continue').click()
     await expect(page).to_have_url(re.compile(r'/prescriptions$'))
+    await drawn(page)
     return page
 
 
@@ -134,6 +135,7 @@ async def test_with_the_database_cut_pages_say_try_again_and_recover_without_a_r
                         # Written before the cut: an appointment request, through the patient's open tab.
                         appointments = await phone.new_page()
                         await appointments.goto(base_url + '/appointments')
+                        await drawn(appointments)
                         await _send_request(appointments, 'Before the cut')
                         await expect(appointments.get_by_text('Pending')).to_be_visible()
                         late = await (await browser.new_context()).new_page()  # the login form, loaded before
