@@ -28,6 +28,9 @@ PLACE = (
     '2.5-2.5 2.5 1.12 2.5 2.5-1.12 2.5-2.5 2.5z' + VIEWBOX
 )
 DOWNLOAD = 'M19 9h-4V3H9v6H5l7 7 7-7zM5 18v2h14v-2H5z' + VIEWBOX
+SEND = 'M2.01 21L23 12 2.01 3 2 10l15 2-15 2z' + VIEWBOX
+# Quasar's selects draw `arrow_drop_down` from the font unless told otherwise (`dropdown-icon`).
+ARROW_DROP_DOWN = 'M7 10l5 5 5-5z' + VIEWBOX
 SHARE = (
     'M18 16.08c-.76 0-1.44.3-1.96.77L8.91 12.7c.05-.23.09-.46.09-.7s-.04-.47-.09-.7l7.05-4.11c.54.5 1.25.81 '
     '2.04.81 1.66 0 3-1.34 3-3s-1.34-3-3-3-3 1.34-3 3c0 .24.04.47.09.7L8.04 9.81C7.5 9.31 6.79 9 6 9c-1.66 0-3 '

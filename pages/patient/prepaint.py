@@ -46,6 +46,7 @@ REMOVE_SCRIPT = (
 _ID = re.compile(r'(\s)id="')
 _RENAMED_ID = r'\1data-prepaint-id="'
 _BUTTON_LOOKS = {'flat': 'q-btn--flat', 'outline': 'q-btn--outline'}
+_BUTTON_SIZES = {'xs': '8px', 'sm': '10px', 'md': '14px', 'lg': '20px', 'xl': '24px'}  # Quasar's
 
 
 def add(client: Client) -> None:
@@ -66,9 +67,9 @@ def _children(element: Element) -> str:
     return ''.join(_html(child) for child in element.default_slot.children)
 
 
-def _attributes(element: Element, *classes: str) -> str:
+def _attributes(element: Element, *classes: str, style: dict[str, str] | None = None) -> str:
     names = ' '.join(name for name in (*classes, *element.classes) if name)
-    style = '; '.join(f'{key}: {value}' for key, value in element.style.items())
+    style = '; '.join(f'{key}: {value}' for key, value in {**(style or {}), **element.style}.items())
     return f' class="{escape(names)}"' + (f' style="{escape(style)}"' if style else '')
 
 
@@ -126,7 +127,8 @@ def _button(element: ui.button) -> str:
     svg = icons.inline_svg(icon).replace('<svg ', '<svg style="margin-right: 12px; font-size: 1.715em" ', 1)
     label = escape(element.text)
     quasar = ('q-btn q-btn-item non-selectable no-outline', look, 'q-btn--rectangle', colors, case)
-    attributes = _attributes(element, *quasar)
+    size = _BUTTON_SIZES.get(str(props.get('size')))
+    attributes = _attributes(element, *quasar, style={'font-size': size} if size else None)
     return (
         f'<div{attributes}>'
         '<span class="q-btn__content text-center col items-center justify-center row">'
