@@ -6,7 +6,11 @@ from models.practice import Practice
 
 
 async def signed_in_patient(account: PortalAccount) -> Patient:
-    """The account's patient with their practice (one query): greeting, footer, time zone."""
+    """The account's patient with their practice: greeting, footer, time zone. Read with the session
+    (`sessions.resolve_patient_session`), so a page load asks no query here; else one query."""
+    patient = account.patient
+    if isinstance(patient, Patient) and isinstance(patient.practice, Practice):
+        return patient
     return await Patient.filter(id=account.patient_id).select_related('practice').get()
 
 

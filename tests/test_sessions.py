@@ -2,12 +2,15 @@
 
 from datetime import UTC, datetime, timedelta
 
+from models.patient import Patient
 from models.portal_account import PortalAccount
+from models.practice import Practice
 from models.sessions import PortalSession, StaffSession
 from models.staff import StaffUser
-from services import audit, sessions
+from services import audit, patient_portal, sessions
 from services.portal_access import disable_portal
 from tests import factories
+from tests.queries import count_queries
 
 CLIENT = '203.0.113.9'
 
@@ -30,6 +33,23 @@ def _ago(**delta: float) -> datetime:
 async def test_an_open_patient_session_resolves_to_its_account(db):
     account, token = await _patient_session()
     assert (await sessions.resolve_patient_session(token)).id == account.id
+
+
+async def test_the_session_brings_the_patient_and_their_practice_in_one_statement(db):
+    """What a page reads first: one query, and every field as a separate read gives it (on both databases)."""
+    account, token = await _patient_session()
+    with count_queries() as queries:
+        resolved = await sessions.resolve_patient_session(token)
+        patient = await patient_portal.signed_in_patient(resolved)
+    assert queries.count == 1, queries.statements
+    for loaded, fresh in (
+        (resolved, await PortalAccount.get(id=account.id)),
+        (patient, await Patient.get(id=account.patient_id)),
+        (patient.practice, await Practice.get(id=patient.practice_id)),
+    ):
+        assert {name: getattr(loaded, name) for name in fresh._meta.fields_db_projection} == {
+            name: getattr(fresh, name) for name in fresh._meta.fields_db_projection
+        }
 
 
 async def test_the_database_keeps_only_a_hash_of_the_session_token(db):
