@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from models.patient import Patient
 from models.practice import Practice, Provider
 from models.prescription import Prescription, PrescriptionEye, RxStatus
-from services import audit, rx_release
+from services import audit, joined, rx_release
 from services.appointments import local_time
 from services.errors import NotFound
 
@@ -130,17 +132,45 @@ def long_date(value: date) -> str:
 
 async def prescriptions_for(patient_id: int) -> list[Prescription]:
     """What the patient sees: signed prescriptions, current ones first and replaced ones below, latest
-    first within each; never drafts or void ones. Two queries, however many.
+    first within each; never drafts or void ones. One statement, however many: each Rx with its prescriber
+    and its eyes (`rx.provider`, `rx.eyes`), written once rather than built by Tortoise on every page
+    (`services.joined`; issue 11).
 
     The page shows them only once `rx_release.may_release_digitally` allows (consent or exemption).
     """
-    items = (
-        await Prescription.filter(patient_id=patient_id, status__in=PATIENT_VISIBLE)
-        .select_related('provider')
-        .prefetch_related('eyes')
-        .order_by('-issue_date', '-id')
+    connection = Prescription._meta.db
+    sql = _LIST_SQL.get(connection.capabilities.dialect)
+    if sql is None:
+        sql = _LIST_SQL[connection.capabilities.dialect] = _list_statement(connection)
+    _, rows = await connection.execute_query(sql, [patient_id, *(status.value for status in PATIENT_VISIBLE)])
+    items: dict[int, Prescription] = {}
+    eyes: dict[int, list[PrescriptionEye]] = {}
+    for row in rows:  # one row per eye, in the list's order
+        rx_id = row['r_id']
+        if rx_id not in items:
+            items[rx_id] = joined.build(Prescription, row, 'r')
+            joined.attach(items[rx_id], 'provider', joined.build(Provider, row, 'p'))
+            eyes[rx_id] = []
+        if row['e_id'] is not None:
+            eyes[rx_id].append(joined.build(PrescriptionEye, row, 'e'))
+    for rx_id, rx in items.items():
+        rx.eyes._set_result_for_query(eyes[rx_id])  # as Tortoise's prefetch_related leaves it
+    return sorted(items.values(), key=lambda rx: rx.status != RxStatus.FINAL)  # stable: keeps date order inside
+
+
+_LIST_SQL: dict[str, str] = {}  # by database dialect
+
+
+def _list_statement(connection: BaseDBAsyncClient) -> str:
+    statuses = ', '.join(joined.parameter(connection, n) for n in range(2, 2 + len(PATIENT_VISIBLE)))
+    return (
+        f'SELECT {joined.selected(Prescription, "r")}, {joined.selected(Provider, "p")}, '
+        f'{joined.selected(PrescriptionEye, "e")} '
+        f'FROM "{Prescription._meta.db_table}" r JOIN "{Provider._meta.db_table}" p ON p."id" = r."provider_id" '
+        f'LEFT JOIN "{PrescriptionEye._meta.db_table}" e ON e."prescription_id" = r."id" '
+        f'WHERE r."patient_id" = {joined.parameter(connection, 1)} AND r."status" IN ({statuses}) '
+        'ORDER BY r."issue_date" DESC, r."id" DESC, e."id"'
     )
-    return sorted(items, key=lambda rx: rx.status != RxStatus.FINAL)  # stable: keeps date order inside
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ from decimal import Decimal
 from nicegui import ui
 from nicegui.testing import User
 from pypdf import PdfReader
+from tortoise.models import Model
 
 from models.audit import AuditEvent
+from models.prescription import Prescription
 from services import prescriptions
 from services.prescriptions import format_axis, format_power, format_prism
 from tests import factories
@@ -143,6 +145,28 @@ async def test_prescription_list_runs_the_same_number_of_queries_for_one_or_many
     assert len(items) == 13
     assert all(len(rx.eyes) == 2 and rx.provider.name for rx in items)
     assert many.count == one.count
+
+
+async def test_the_list_reads_every_field_of_each_rx_its_prescriber_and_its_eyes_in_one_statement(db):
+    """The list's own statement (services.joined) gives what Tortoise's own reads give, on both databases."""
+    patient = await factories.make_patient()
+    other = await factories.make_patient()
+    spectacles = await factories.make_spectacle_rx(patient)
+    lenses = await factories.make_contact_lens_rx(patient)
+    await factories.make_spectacle_rx(other)
+    with count_queries() as queries:
+        items = await prescriptions.prescriptions_for(patient.id)
+    assert queries.count == 1, queries.statements
+    assert {rx.id for rx in items} == {spectacles.id, lenses.id}  # the patient's own, nobody else's
+
+    def fields_of(row: Model) -> dict:
+        return {name: getattr(row, name) for name in row._meta.fields_db_projection}
+
+    for rx in items:
+        fresh = await Prescription.get(id=rx.id).prefetch_related('provider', 'eyes')
+        assert fields_of(rx) == fields_of(fresh)
+        assert fields_of(rx.provider) == fields_of(fresh.provider)
+        assert [fields_of(eye) for eye in rx.eyes] == [fields_of(eye) for eye in sorted(fresh.eyes, key=lambda e: e.id)]
 
 
 async def test_prescriptions_page_runs_the_same_number_of_queries_for_one_or_many(user: User, smtp_server: SmtpServer):
