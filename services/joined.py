@@ -25,18 +25,25 @@ def _columns(model: type[Model]) -> tuple[str, ...]:
 
 
 def parameter(connection: BaseDBAsyncClient, number: int) -> str:
-    """The `number`th (from 1) parameter's placeholder: `$1` for PostgreSQL, `?` for SQLite."""
-    return f'${number}' if connection.capabilities.dialect == 'postgres' else '?'
+    """The `number`th (from 1) parameter's placeholder: `$1` for PostgreSQL, `?1` for SQLite (numbered on
+    both, so a statement may use a parameter twice)."""
+    return f'${number}' if connection.capabilities.dialect == 'postgres' else f'?{number}'
+
+
+@functools.cache
+def _keys(model: type[Model], alias: str) -> tuple[tuple[str, str], ...]:
+    """Each column `_init_from_db` reads, with its name in a row of `selected(model, alias)`."""
+    return tuple((column, f'{alias}_{column}') for column in _columns(model))
 
 
 def selected(model: type[Model], alias: str) -> str:
     """The SELECT list of `model`'s columns from the table aliased `alias`, each named `<alias>_<column>`."""
-    return ', '.join(f'{alias}."{column}" AS "{alias}_{column}"' for column in _columns(model))
+    return ', '.join(f'{alias}."{column}" AS "{key}"' for column, key in _keys(model, alias))
 
 
 def build(model: type[M], row: Mapping[str, Any], alias: str) -> M:
     """The model from the columns `selected(model, alias)` put in `row`."""
-    return model._init_from_db(**{column: row[f'{alias}_{column}'] for column in _columns(model)})
+    return model._init_from_db(**{column: row[key] for column, key in _keys(model, alias)})
 
 
 def attach(owner: Model, name: str, related: Model) -> None:
@@ -93,7 +100,8 @@ class Chain(Generic[M]):
         if not rows:
             return None
         models, links = self._shape
-        built = [build(model, rows[0], f't{i}') for i, model in enumerate(models)]
+        row = dict(rows[0])  # a database row finds a column by name one by one
+        built = [build(model, row, f't{i}') for i, model in enumerate(models)]
         for (name, _), owner, related in zip(links, built, built[1:], strict=False):
             attach(owner, name, related)
         return cast(M, built[0])
