@@ -103,3 +103,7 @@ class PrescriptionEye(Model):
     brand = fields.CharField(max_length=100, default='')
     base_curve = fields.DecimalField(max_digits=4, decimal_places=2, null=True)
     diameter = fields.DecimalField(max_digits=4, decimal_places=2, null=True)
+
+    class Meta:
+        # Every Rx list and copy reads its eyes by prescription: without it each read scanned the whole table.
+        indexes = (('prescription_id',),)
