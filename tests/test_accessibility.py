@@ -108,6 +108,9 @@ async def _staff_pages(page: Page, base_url: str) -> list[str]:
     found += await _check(page, base_url + '/staff')
     found += await _check(page, base_url + '/staff', _search_results, 'staff search results')
     await page.get_by_label('Find a patient').fill('Alvarez')
+    # the list of the earlier search ('a') also holds the link: wait for this search's list, or the click can
+    # land on a link that the redraw removes
+    await expect(page.get_by_text('1 patient found')).to_be_visible()
     await page.get_by_role('link', name=re.compile('Alvarez')).first.click()
     await expect(page).to_have_url(re.compile(r'/staff/patients/\d+$'))
     profile = page.url
