@@ -9,7 +9,8 @@ the real page, the copy steps aside in the same frame (hidden, so nothing moves)
 later (removing it at once made Chrome forget its paint, and the page's first paint with it).
 
 Only the element kinds the patient pages draw on load are copied (HTML blocks, labels, rows, columns,
-cards, buttons, header and footer); form fields and dialogs are left out and appear when Vue draws the page.
+cards, buttons, header and footer; form fields and checkboxes drawn empty); dialogs and anything else are
+left out and appear when Vue draws the page.
 Ids inside the blocks are renamed in the copy, so a `#fragment` link finds the real element.
 """
 
@@ -22,6 +23,7 @@ from nicegui.elements.mixins.text_element import TextElement
 from nicegui.functions.refreshable import RefreshableContainer
 
 from pages.patient import icons
+from pages.theme import add_style
 
 # Hidden (not display:none: that drops the copy's paint from Chrome's records) as soon as #app has content.
 CSS = """
@@ -55,7 +57,7 @@ def add(client: Client) -> None:
     header = ''.join(_html(child) for child in layout if isinstance(child, ui.header))
     footer = ''.join(_html(child) for child in layout if isinstance(child, ui.footer))
     content = _children(client.content)
-    ui.add_head_html(f'<style>{CSS}</style>')
+    add_style(CSS)
     ui.add_body_html(
         '<div id="pp-prepaint"><div class="q-layout q-layout--standard">'
         f'{header}<div class="q-page-container"><div class="q-page"><div class="nicegui-content">{content}'
@@ -104,7 +106,7 @@ def _html(element: Element) -> str:
     if isinstance(element, ui.header | ui.footer):
         section = 'q-header' if isinstance(element, ui.header) else 'q-footer'
         return f'<div{_attributes(element, section, "q-layout__section--marginal")}>{_children(element)}</div>'
-    return ''  # form fields, dialogs, timers: drawn by Vue
+    return ''  # dialogs, timers, anything else: drawn by Vue
 
 
 def _field(element: ui.input | ui.select) -> str:
