@@ -122,6 +122,9 @@ def _fail(message: str, status: int = 1) -> NoReturn:
 
 
 def _serve(settings: Settings) -> None:
+    from nicegui import app
+
+    from portal import startup_heap
     from portal.app import create_app
 
     asyncio.run(_refuse_mixed_demo(settings))
@@ -131,6 +134,7 @@ def _serve(settings: Settings) -> None:
             f'({settings.base_url}/dev/mailbox), not to patients.',
             flush=True,
         )
+    app.on_startup(startup_heap.freeze)  # once the database, routes and pages are all in place
     create_app(settings)
 
 
