@@ -19,6 +19,10 @@ class RxVerificationCode(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     withdrawn_at = fields.DatetimeField(null=True)
 
+    class Meta:
+        # The Prescriptions tab reads each Rx's code with the list: without it, every load scanned the table.
+        indexes = (('prescription_id',),)
+
 
 class RequestChannel(StrEnum):
     PHONE = 'phone'

@@ -11,9 +11,11 @@ from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from models.consent import DigitalDeliveryConsent
 from models.patient import Patient
 from models.practice import Practice, Provider
 from models.prescription import Prescription, PrescriptionEye, RxStatus
+from models.verification import RxVerificationCode
 from services import audit, joined, rx_release
 from services.appointments import local_time
 from services.errors import NotFound
@@ -136,42 +138,68 @@ async def prescriptions_for(patient_id: int) -> list[Prescription]:
     and its eyes (`rx.provider`, `rx.eyes`), written once rather than built by Tortoise on every page
     (`services.joined`; issue 11).
 
-    The page shows them only once `rx_release.may_release_digitally` allows (consent or exemption).
+    The page shows them only once `rx_release.may_release_digitally` allows (consent or exemption); it reads
+    them with that check and their share codes in the same statement (`released_with_codes`).
     """
+    items, _ = await released_with_codes(patient_id, consent_required=False)
+    return items
+
+
+async def released_with_codes(patient_id: int, *, consent_required: bool) -> tuple[list[Prescription], dict[int, str]]:
+    """`prescriptions_for`, and each current Rx's share code (by Rx id; one drawn before codes existed has
+    none yet). With `consent_required`, nothing unless the patient's consent to digital delivery is on file:
+    the Prescriptions tab's whole read in one statement, the consent asked on every view as before."""
     connection = Prescription._meta.db
-    sql = _LIST_SQL.get(connection.capabilities.dialect)
+    key = (connection.capabilities.dialect, consent_required)
+    sql = _LIST_SQL.get(key)
     if sql is None:
-        sql = _LIST_SQL[connection.capabilities.dialect] = _list_statement(connection)
-    _, rows = await connection.execute_query(sql, [patient_id, *(status.value for status in PATIENT_VISIBLE)])
+        sql = _LIST_SQL[key] = _list_statement(connection, consent_required)
+    statuses = [status.value for status in PATIENT_VISIBLE]
+    _, rows = await connection.execute_query(sql, [patient_id, *statuses, RxStatus.FINAL.value])
     items: dict[int, Prescription] = {}
-    eyes: dict[int, list[PrescriptionEye]] = {}
-    for row in map(dict, rows):  # one row per eye, in the list's order; a dict finds columns by name at once
+    eyes: dict[int, dict[int, PrescriptionEye]] = {}
+    codes: dict[int, tuple[int, str]] = {}  # the newest unwithdrawn code (two page loads may have drawn one each)
+    for row in map(dict, rows):  # one row per eye (and code), in the list's order; a dict finds columns at once
         rx_id = row['r_id']
         if rx_id not in items:
             items[rx_id] = joined.build(Prescription, row, 'r')
             joined.attach(items[rx_id], 'provider', joined.build(Provider, row, 'p'))
-            eyes[rx_id] = []
-        if row['e_id'] is not None:
-            eyes[rx_id].append(joined.build(PrescriptionEye, row, 'e'))
+            eyes[rx_id] = {}
+        if row['e_id'] is not None and row['e_id'] not in eyes[rx_id]:
+            eyes[rx_id][row['e_id']] = joined.build(PrescriptionEye, row, 'e')
+        if row['v_id'] is not None and row['v_id'] > codes.get(rx_id, (0, ''))[0]:
+            codes[rx_id] = (row['v_id'], row['v_code'])
     for rx_id, rx in items.items():
-        rx.eyes._set_result_for_query(eyes[rx_id])  # as Tortoise's prefetch_related leaves it
-    return sorted(items.values(), key=lambda rx: rx.status != RxStatus.FINAL)  # stable: keeps date order inside
+        rx.eyes._set_result_for_query(list(eyes[rx_id].values()))  # as Tortoise's prefetch_related leaves it
+    ordered = sorted(items.values(), key=lambda rx: rx.status != RxStatus.FINAL)  # stable: keeps date order inside
+    return ordered, {rx_id: code for rx_id, (_, code) in codes.items()}
 
 
-_LIST_SQL: dict[str, str] = {}  # by database dialect
+_LIST_SQL: dict[tuple[str, bool], str] = {}  # by database dialect and whether consent is required
 
 
-def _list_statement(connection: BaseDBAsyncClient) -> str:
-    """Each Rx with its prescriber and its eyes (through the eye table's index on its prescription)."""
+def _list_statement(connection: BaseDBAsyncClient, consent_required: bool) -> str:
+    """Each Rx with its prescriber, its eyes (through the eye table's index on its prescription) and, for a
+    current one, its unwithdrawn share codes (the code table's index); with `consent_required`, only while
+    the patient's consent is on file."""
     patient = joined.parameter(connection, 1)
     statuses = ', '.join(joined.parameter(connection, n) for n in range(2, 2 + len(PATIENT_VISIBLE)))
+    final = joined.parameter(connection, 2 + len(PATIENT_VISIBLE))
     rx_table, eye_table = Prescription._meta.db_table, PrescriptionEye._meta.db_table
+    consent = (
+        f' AND EXISTS (SELECT 1 FROM "{DigitalDeliveryConsent._meta.db_table}" c '
+        f'WHERE c."patient_id" = {patient} AND c."withdrawn_at" IS NULL)'
+        if consent_required
+        else ''
+    )
     return (
         f'SELECT {joined.selected(Prescription, "r")}, {joined.selected(Provider, "p")}, '
-        f'{joined.selected(PrescriptionEye, "e")} '
+        f'{joined.selected(PrescriptionEye, "e")}, v."id" AS "v_id", v."code" AS "v_code" '
         f'FROM "{rx_table}" r JOIN "{Provider._meta.db_table}" p ON p."id" = r."provider_id" '
         f'LEFT JOIN "{eye_table}" e ON e."prescription_id" = r."id" '
-        f'WHERE r."patient_id" = {patient} AND r."status" IN ({statuses}) '
+        f'LEFT JOIN "{RxVerificationCode._meta.db_table}" v ON v."prescription_id" = r."id" '
+        f'AND v."withdrawn_at" IS NULL AND r."status" = {final} '
+        f'WHERE r."patient_id" = {patient} AND r."status" IN ({statuses}){consent} '
         'ORDER BY r."issue_date" DESC, r."id" DESC, e."id"'
     )
 

@@ -20,7 +20,7 @@ from models.audit import AuditEvent
 from models.practice import Practice
 from models.prescription import Prescription, RxStatus
 from models.verification import RxVerificationCode
-from services import audit, events, magic_link, prescriptions, throttle, verification_codes
+from services import audit, events, magic_link, prescriptions, rx_release, throttle, verification_codes
 from services.appointments import today_in
 from services.errors import DomainError, NotFound
 from services.prescriptions import RxDocument
@@ -132,6 +132,28 @@ async def current_code(rx: Prescription) -> str | None:
     if row is None:
         row = await _new_code(rx.id)
     return row.code
+
+
+@dataclass(frozen=True)
+class PatientList:
+    """The Prescriptions tab: whether the portal may show the patient's Rx, which, and the current ones' codes."""
+
+    allowed: bool
+    items: list[Prescription]
+    codes: dict[int, str]
+
+
+async def patient_list(patient_id: int, practice: Practice) -> PatientList:
+    """What the Prescriptions tab shows, in one statement for a patient who has any (`prescriptions.
+    released_with_codes`): the list only with consent on file or the practice exempt (`rx_release`), asked on
+    every view. An empty list asks about consent once more, to tell "no consent yet" from "no Rx yet"."""
+    required = not practice.eyewear_sales_exemption
+    items, codes = await prescriptions.released_with_codes(patient_id, consent_required=required)
+    allowed = bool(items) or await rx_release.may_release_digitally(patient_id, practice)
+    missing = [rx for rx in items if rx.status == RxStatus.FINAL and rx.id not in codes]
+    if missing:  # released before codes existed
+        codes |= await current_codes(missing)
+    return PatientList(allowed, items, codes)
 
 
 async def current_codes(rxs: list[Prescription]) -> dict[int, str]:

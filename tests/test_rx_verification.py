@@ -3,7 +3,7 @@ unknown and withdrawn codes."""
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -114,3 +114,38 @@ async def test_lookups_count_in_the_release_evidence(db):
     assert row.count('rx.verified') == 1
     (line,) = csv.DictReader(io.StringIO(rx_release.evidence_csv([row])))
     assert line['verified_at_verify_page'] == '1'
+
+
+async def test_the_patients_list_comes_with_codes_only_while_consent_is_on_file_or_the_practice_is_exempt(db):
+    practice, provider, prescriber, patient = await setup()
+    rx = await signed_rx(prescriber, provider, patient)
+
+    shown = await rx_verification.patient_list(patient.id, practice)  # signed, but no consent yet
+    assert (shown.allowed, shown.items, shown.codes) == (False, [], {})
+
+    consent = await factories.give_consent(patient)
+    shown = await rx_verification.patient_list(patient.id, practice)
+    assert shown.allowed and [p.id for p in shown.items] == [rx.id]
+    assert shown.codes == {rx.id: await rx_verification.current_code(rx)}
+    assert [eye.eye for eye in shown.items[0].eyes] == ['OD', 'OS']  # each eye once, beside the code
+
+    consent.withdrawn_at = datetime.now(UTC)
+    await consent.save()
+    assert not (await rx_verification.patient_list(patient.id, practice)).allowed  # a withdrawal counts at once
+    practice.eyewear_sales_exemption = True
+    await practice.save()
+    assert [p.id for p in (await rx_verification.patient_list(patient.id, practice)).items] == [rx.id]
+
+
+async def test_the_patients_list_shows_the_newest_code_and_draws_one_for_an_rx_signed_before_codes(db):
+    practice, provider, prescriber, patient = await setup()
+    await factories.give_consent(patient)
+    older = await signed_rx(prescriber, provider, patient, purpose='near')
+    newer = await signed_rx(prescriber, provider, patient)
+    await RxVerificationCode.filter(prescription_id=older.id).delete()  # signed before codes existed
+    second = await RxVerificationCode.create(prescription_id=newer.id, code=verification_codes.new_code())
+
+    shown = await rx_verification.patient_list(patient.id, practice)
+    assert shown.codes[newer.id] == second.code  # two page loads once drew one each: the newest is shown
+    assert shown.codes[older.id] == await rx_verification.current_code(older)  # drawn now, and kept
+    assert [len(p.eyes) for p in shown.items] == [2, 2]

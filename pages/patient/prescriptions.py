@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import context, ui
 
 from models.patient import Patient
-from models.prescription import Prescription, RxStatus
+from models.prescription import Prescription
 from pages.access import PatientViewer, current_patient
 from pages.dialog import titled_dialog
 from pages.patient import blocks, icons, router
@@ -47,10 +47,8 @@ class _RxList:
         self.codes: dict[int, str] = {}
 
     async def load(self) -> None:
-        self.allowed = await rx_release.may_release_digitally(self.patient.id, self.patient.practice)
-        self.items = await prescriptions.prescriptions_for(self.patient.id) if self.allowed else []
-        current = [rx for rx in self.items if rx.status == RxStatus.FINAL]
-        self.codes = await rx_verification.current_codes(current)
+        shown = await rx_verification.patient_list(self.patient.id, self.patient.practice)
+        self.allowed, self.items, self.codes = shown.allowed, shown.items, shown.codes
         await prescriptions.record_list_view(self.patient.id, self.items, self.actor)
 
     async def on_change(self, event: events.Event) -> None:
