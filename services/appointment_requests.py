@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.appointment import Appointment, AppointmentRequest, RequestStatus, VisitType
 from models.patient import Patient
 from models.practice import Location
-from services import appointment_mail, appointments, audit, events, outbox
+from services import appointment_mail, appointments, audit, events, joined, outbox
 from services.appointments import RequestAlreadyHandled, Slot
 from services.errors import DomainError, NotFound
 from services.typed_text import UNSTORABLE_SENTENCE, one_line, paragraphs, unstorable
@@ -149,6 +150,42 @@ async def history_for(patient_id: int, limit: int = 30) -> list[AppointmentReque
         .select_related('appointment', 'location')
         .order_by('-created_at', '-id')
         .limit(limit)
+    )
+
+
+async def history_and_room(patient_id: int, limit: int = 30) -> tuple[list[AppointmentRequest], bool]:
+    """`history_for` and `can_request` together, in one statement written once (`services.joined`): the
+    Appointments tab reads both on every load (issue 11). The waiting requests are counted over all of them,
+    not only the `limit` shown; no request at all leaves room."""
+    connection = AppointmentRequest._meta.db
+    sql = _HISTORY_SQL.get(connection.capabilities.dialect)
+    if sql is None:
+        sql = _HISTORY_SQL[connection.capabilities.dialect] = _history_statement(connection)
+    _, rows = await connection.execute_query(sql, [patient_id, RequestStatus.PENDING.value, limit])
+    requests, waiting = [], 0
+    for row in map(dict, rows):
+        request = joined.build(AppointmentRequest, row, 'r')
+        booked = joined.build(Appointment, row, 'a') if row['a_id'] is not None else None
+        joined.attach(request, 'appointment', booked)
+        joined.attach(request, 'location', joined.build(Location, row, 'l') if row['l_id'] is not None else None)
+        requests.append(request)
+        waiting = row['waiting']
+    return requests, waiting < MAX_PENDING
+
+
+_HISTORY_SQL: dict[str, str] = {}  # by database dialect
+
+
+def _history_statement(connection: BaseDBAsyncClient) -> str:
+    patient, pending, limit = (joined.parameter(connection, n) for n in range(1, 4))
+    table = AppointmentRequest._meta.db_table
+    return (
+        f'SELECT {joined.selected(AppointmentRequest, "r")}, {joined.selected(Appointment, "a")}, '
+        f'{joined.selected(Location, "l")}, '
+        f'(SELECT COUNT(*) FROM "{table}" w WHERE w."patient_id" = {patient} AND w."status" = {pending}) AS "waiting" '
+        f'FROM "{table}" r LEFT JOIN "{Appointment._meta.db_table}" a ON a."id" = r."appointment_id" '
+        f'LEFT JOIN "{Location._meta.db_table}" l ON l."id" = r."location_id" '
+        f'WHERE r."patient_id" = {patient} ORDER BY r."created_at" DESC, r."id" DESC LIMIT {limit}'
     )
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -17,7 +18,7 @@ from models.appointment import Appointment, AppointmentRequest, AppointmentStatu
 from models.outbox import OutboxMessage
 from models.patient import Patient
 from models.practice import Location, Practice, Provider
-from services import appointment_mail, audit, events, outbox
+from services import appointment_mail, audit, events, joined, outbox
 from services.errors import DomainError, NotFound
 from services.typed_text import UNSTORABLE_SENTENCE, one_line, unstorable
 
@@ -155,6 +156,50 @@ async def earlier_for(patient_id: int, now: datetime | None = None, limit: int =
         .select_related('provider', 'location')
         .order_by('-starts_at', '-id')
         .limit(limit)
+    )
+
+
+async def visits_for(
+    patient_id: int, now: datetime | None = None, limit: int = 20
+) -> tuple[list[Appointment], list[Appointment]]:
+    """`upcoming_for` and `earlier_for` together, in one statement written once (`services.joined`): the
+    Appointments tab reads both on every load, and Tortoise built two joined queries for them (issue 11)."""
+    now = now or datetime.now(UTC)
+    connection = Appointment._meta.db
+    sql = _VISITS_SQL.get(connection.capabilities.dialect)
+    if sql is None:
+        sql = _VISITS_SQL[connection.capabilities.dialect] = _visits_statement(connection)
+    when = Appointment._meta.fields_map['starts_at'].to_db_value(now, Appointment)  # as Tortoise binds it
+    _, rows = await connection.execute_query(sql, [patient_id, when, AppointmentStatus.BOOKED.value, limit])
+    upcoming, earlier = [], []
+    for row in map(dict, rows):
+        appointment = joined.build(Appointment, row, 'a')
+        joined.attach(appointment, 'provider', joined.build(Provider, row, 'p') if row['p_id'] is not None else None)
+        joined.attach(appointment, 'location', joined.build(Location, row, 'l') if row['l_id'] is not None else None)
+        (upcoming if row['part'] == 1 else earlier).append(appointment)
+    upcoming.sort(key=lambda a: (a.starts_at, a.id))
+    earlier.sort(key=lambda a: (a.starts_at, a.id), reverse=True)
+    return upcoming, earlier
+
+
+_VISITS_SQL: dict[str, str] = {}  # by database dialect
+
+
+def _visits_statement(connection: BaseDBAsyncClient) -> str:
+    """Booked visits ahead (all), then past or cancelled ones (the newest `limit`), each with provider and location."""
+    patient, now, booked, limit = (joined.parameter(connection, n) for n in range(1, 5))
+    columns = f'{joined.selected(Appointment, "a")}, {joined.selected(Provider, "p")}, {joined.selected(Location, "l")}'
+    tables = (
+        f'"{Appointment._meta.db_table}" a '
+        f'LEFT JOIN "{Provider._meta.db_table}" p ON p."id" = a."provider_id" '
+        f'LEFT JOIN "{Location._meta.db_table}" l ON l."id" = a."location_id"'
+    )
+    return (
+        f'SELECT * FROM (SELECT 1 AS part, {columns} FROM {tables} '
+        f'WHERE a."patient_id" = {patient} AND a."starts_at" >= {now} AND a."status" = {booked}) upcoming '
+        f'UNION ALL SELECT * FROM (SELECT 2 AS part, {columns} FROM {tables} '
+        f'WHERE a."patient_id" = {patient} AND (a."starts_at" < {now} OR a."status" <> {booked}) '
+        f'ORDER BY a."starts_at" DESC, a."id" DESC LIMIT {limit}) earlier'
     )
 
 

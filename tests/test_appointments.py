@@ -94,6 +94,7 @@ async def test_simultaneous_submissions_never_make_more_than_three_pending(db):
     slots = await AppointmentRequest.filter(patient_id=patient.id).values_list('pending_slot', flat=True)
     assert sorted(slots) == [1, 2, 3]
     assert not await appointment_requests.can_request(patient.id)
+    assert not (await appointment_requests.history_and_room(patient.id, limit=1))[1]  # all three count
 
 
 async def test_withdrawing_frees_a_slot_and_only_the_owner_can_withdraw(db):
@@ -108,6 +109,10 @@ async def test_withdrawing_frees_a_slot_and_only_the_owner_can_withdraw(db):
     withdrawn = await AppointmentRequest.get(id=requests[0].id)
     assert (withdrawn.status, withdrawn.pending_slot) == (RequestStatus.WITHDRAWN, None)
     assert await appointment_requests.can_request(patient.id)
+    history, room = await appointment_requests.history_and_room(patient.id)
+    assert room and [r.id for r in history] == [r.id for r in await appointment_requests.history_for(patient.id)]
+    assert [r.status for r in history] == [RequestStatus.PENDING, RequestStatus.PENDING, RequestStatus.WITHDRAWN]
+    assert await appointment_requests.history_and_room(other.id) == ([], True)  # none at all: room
     assert (await _request(patient, 'Reason 0')).pending_slot == requests[0].pending_slot
     with pytest.raises(RequestAlreadyHandled):
         await appointment_requests.withdraw(patient.id, requests[0].id, PATIENT)
@@ -363,6 +368,25 @@ async def test_the_patient_sees_booked_visits_ahead_and_the_rest_below(db):
     assert [a.id for a in await appointments.earlier_for(patient.id)] == [cancelled.id, past.id]
     with pytest.raises(NotFound):
         await appointments.patient_appointment((await factories.make_patient()).id, ahead.id)
+
+
+async def test_the_tabs_one_statement_reads_what_the_two_lists_read(db):
+    patient, provider, location, staff = await _setup()
+    later = await appointments.book(patient.id, _slot(provider, location, _future_day(5), time(9)), staff)
+    sooner = await appointments.book(patient.id, _slot(provider, location, _future_day(2), time(14)), staff)
+    cancelled = await appointments.book(patient.id, _slot(provider, location, _future_day(4), time(9)), staff)
+    await appointments.cancel(cancelled.id, 'Clash', staff)
+    past = [await factories.make_appointment(patient, in_days=-days) for days in (30, 10, 20)]  # no provider or place
+    await factories.make_appointment(await factories.make_patient(), in_days=3)  # someone else's
+
+    upcoming, earlier = await appointments.visits_for(patient.id, limit=3)
+    assert [a.id for a in upcoming] == [a.id for a in await appointments.upcoming_for(patient.id)]
+    assert [a.id for a in upcoming] == [sooner.id, later.id]
+    assert [a.id for a in earlier] == [a.id for a in await appointments.earlier_for(patient.id, limit=3)]
+    assert [a.id for a in earlier] == [cancelled.id, past[1].id, past[2].id]  # the newest three
+    assert upcoming[0].provider.id == provider.id and upcoming[0].location.name == location.name
+    assert earlier[1].provider is None and earlier[1].location is None
+    assert upcoming[0].starts_at == sooner.starts_at
 
 
 async def test_the_ics_file_has_the_utc_start_and_the_location(db):

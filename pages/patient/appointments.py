@@ -97,12 +97,9 @@ class Visits:
 
 
 async def load(patient_id: int) -> Visits:
-    return Visits(
-        upcoming=await appointments.upcoming_for(patient_id),
-        earlier=await appointments.earlier_for(patient_id),
-        requests=await appointment_requests.history_for(patient_id),
-        can_request=await appointment_requests.can_request(patient_id),
-    )
+    upcoming, earlier = await appointments.visits_for(patient_id)
+    requests, can_request = await appointment_requests.history_and_room(patient_id)
+    return Visits(upcoming=upcoming, earlier=earlier, requests=requests, can_request=can_request)
 
 
 @patient_page('/appointments', title='Appointments', tab='Appointments')
