@@ -38,10 +38,7 @@ SERVICES: dict[str, Callable[[int], Awaitable[object]]] = {
     '/prescriptions': prescriptions.prescriptions_for,
     '/billing': billing.billing_for,
     '/appointments': lambda patient_id: asyncio.gather(
-        appointments.upcoming_for(patient_id),
-        appointments.earlier_for(patient_id),
-        appointment_requests.history_for(patient_id),
-        appointment_requests.can_request(patient_id),
+        appointments.visits_for(patient_id), appointment_requests.history_and_room(patient_id)
     ),
 }
 TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
