@@ -52,6 +52,10 @@ class InvoiceLine(Model):
     def amount_cents(self) -> int:
         return self.quantity * self.unit_cents
 
+    class Meta:
+        # The Billing tab reads every child of the patient's invoices: without it, each read scanned the table.
+        indexes = (('invoice_id',),)
+
 
 class InvoiceAdjustment(Model):
     """Takes an amount off what the patient owes: a write-off or a discount, with the reason why."""
@@ -62,6 +66,10 @@ class InvoiceAdjustment(Model):
     amount_cents = fields.IntField()  # positive: the amount taken off
     reason = fields.CharField(max_length=200, default='')
     created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        # The Billing tab reads every child of the patient's invoices: without it, each read scanned the table.
+        indexes = (('invoice_id',),)
 
 
 class Payment(Model):
@@ -78,3 +86,7 @@ class Payment(Model):
     @property
     def signed_cents(self) -> int:
         return -self.amount_cents if self.kind == 'refund' else self.amount_cents
+
+    class Meta:
+        # The Billing tab reads every child of the patient's invoices: without it, each read scanned the table.
+        indexes = (('invoice_id',),)

@@ -41,6 +41,19 @@ def selected(model: type[Model], alias: str) -> str:
     return ', '.join(f'{alias}."{column}" AS "{key}"' for column, key in _keys(model, alias))
 
 
+def nulls(connection: BaseDBAsyncClient, model: type[Model], alias: str) -> str:
+    """The same names as `selected(model, alias)`, each NULL: the other parts' columns in one part of a UNION.
+    PostgreSQL types a UNION's columns part by part, so there each NULL carries its column's type."""
+    if connection.capabilities.dialect != 'postgres':
+        return ', '.join(f'NULL AS "{key}"' for _, key in _keys(model, alias))
+    meta = model._meta
+    types = {
+        column: meta.fields_map[name].get_for_dialect('postgres', 'SQL_TYPE')
+        for column, name in meta.fields_db_projection_reverse.items()
+    }
+    return ', '.join(f'CAST(NULL AS {types[column]}) AS "{key}"' for column, key in _keys(model, alias))
+
+
 def build(model: type[M], row: Mapping[str, Any], alias: str) -> M:
     """The model from the columns `selected(model, alias)` put in `row`."""
     return model._init_from_db(**{column: row[key] for column, key in _keys(model, alias)})

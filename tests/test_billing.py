@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from models.audit import AuditEvent
 from services import billing
 from services.billing import format_money
-from services.invoices import LineDraft
+from services.invoices import AdjustmentDraft, LineDraft
 from tests import factories
 from tests.mail import SmtpServer
 from tests.portal_user import sign_in
@@ -48,7 +48,30 @@ async def test_billing_runs_the_same_number_of_queries_for_one_or_many_invoices(
     with count_queries() as many:
         summary = await billing.billing_for(patient.id)
     assert len(summary.invoices) == 11
-    assert many.count == one.count
+    assert many.count == one.count == 1
+
+
+async def test_each_invoice_comes_with_its_own_lines_adjustments_and_payments_and_no_other_patients(db):
+    patient, other = await factories.make_patient(), await factories.make_patient()
+    discount = [AdjustmentDraft('discount', 1000, 'Family discount')]
+    first = await factories.make_invoice(patient, [('Exam', 15000), ('Lenses', 20000)], 5000, adjustments=discount)
+    second = await factories.make_invoice(patient, [('Frames', 9000)], paid_cents=9000)
+    third = await factories.make_invoice(patient, [('Contact lens fitting', 7000)])  # nothing paid or taken off
+    await factories.make_invoice(other, [('Exam', 15000)], paid_cents=2000, adjustments=discount)
+
+    with count_queries() as read:
+        summary = await billing.billing_for(patient.id)
+    assert read.count == 1
+    shown = {view.invoice.id: view.invoice for view in summary.invoices}
+    assert set(shown) == {first.id, second.id, third.id}
+    assert [line.description for line in shown[first.id].lines] == ['Exam', 'Lenses']
+    assert [(a.kind, a.amount_cents, a.reason) for a in shown[first.id].adjustments] == [
+        ('discount', 1000, 'Family discount')
+    ]
+    assert [p.amount_cents for p in shown[first.id].payments] == [5000]
+    assert [p.amount_cents for p in shown[second.id].payments] == [9000]
+    assert (list(shown[third.id].adjustments), list(shown[third.id].payments)) == ([], [])
+    assert summary.balance_cents == (35000 - 1000 - 5000) + 7000
 
 
 async def test_billing_page_shows_balance_open_invoices_and_paid_history(user: User, smtp_server: SmtpServer):

@@ -91,7 +91,7 @@ async def test_a_nicegui_page_failing_while_built_shows_the_words_without_a_trac
     patient = await factories.make_active_patient()
     await factories.make_spectacle_rx(patient)
     await sign_in(user, smtp_server, patient)
-    monkeypatch.setattr(prescriptions, 'prescriptions_for', _fail_with(ValueError(f'bad row of {SECRET_EMAIL}')))
+    monkeypatch.setattr(prescriptions, 'released_with_codes', _fail_with(ValueError(f'bad row of {SECRET_EMAIL}')))
 
     response = await user.http_client.get('/prescriptions')
 
