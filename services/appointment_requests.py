@@ -157,23 +157,14 @@ async def history_and_room(patient_id: int, limit: int = 30) -> tuple[list[Appoi
     """`history_for` and `can_request` together, in one statement written once (`services.joined`): the
     Appointments tab reads both on every load (issue 11). The waiting requests are counted over all of them,
     not only the `limit` shown; no request at all leaves room."""
-    connection = AppointmentRequest._meta.db
-    sql = _HISTORY_SQL.get(connection.capabilities.dialect)
-    if sql is None:
-        sql = _HISTORY_SQL[connection.capabilities.dialect] = _history_statement(connection)
-    _, rows = await connection.execute_query(sql, [patient_id, RequestStatus.PENDING.value, limit])
     requests, waiting = [], 0
-    for row in map(dict, rows):
+    for row in await _HISTORY.rows([patient_id, RequestStatus.PENDING.value, limit]):
         request = joined.build(AppointmentRequest, row, 'r')
-        booked = joined.build(Appointment, row, 'a') if row['a_id'] is not None else None
-        joined.attach(request, 'appointment', booked)
-        joined.attach(request, 'location', joined.build(Location, row, 'l') if row['l_id'] is not None else None)
+        joined.attach(request, 'appointment', joined.build_or_none(Appointment, row, 'a'))
+        joined.attach(request, 'location', joined.build_or_none(Location, row, 'l'))
         requests.append(request)
         waiting = row['waiting']
     return requests, waiting < MAX_PENDING
-
-
-_HISTORY_SQL: dict[str, str] = {}  # by database dialect
 
 
 def _history_statement(connection: BaseDBAsyncClient) -> str:
@@ -187,6 +178,9 @@ def _history_statement(connection: BaseDBAsyncClient) -> str:
         f'LEFT JOIN "{Location._meta.db_table}" l ON l."id" = r."location_id" '
         f'WHERE r."patient_id" = {patient} ORDER BY r."created_at" DESC, r."id" DESC LIMIT {limit}'
     )
+
+
+_HISTORY = joined.Statement(AppointmentRequest, _history_statement)
 
 
 async def withdraw(patient_id: int, request_id: int, actor: audit.Actor) -> None:

@@ -165,24 +165,16 @@ async def visits_for(
     """`upcoming_for` and `earlier_for` together, in one statement written once (`services.joined`): the
     Appointments tab reads both on every load, and Tortoise built two joined queries for them (issue 11)."""
     now = now or datetime.now(UTC)
-    connection = Appointment._meta.db
-    sql = _VISITS_SQL.get(connection.capabilities.dialect)
-    if sql is None:
-        sql = _VISITS_SQL[connection.capabilities.dialect] = _visits_statement(connection)
     when = Appointment._meta.fields_map['starts_at'].to_db_value(now, Appointment)  # as Tortoise binds it
-    _, rows = await connection.execute_query(sql, [patient_id, when, AppointmentStatus.BOOKED.value, limit])
     upcoming, earlier = [], []
-    for row in map(dict, rows):
+    for row in await _VISITS.rows([patient_id, when, AppointmentStatus.BOOKED.value, limit]):
         appointment = joined.build(Appointment, row, 'a')
-        joined.attach(appointment, 'provider', joined.build(Provider, row, 'p') if row['p_id'] is not None else None)
-        joined.attach(appointment, 'location', joined.build(Location, row, 'l') if row['l_id'] is not None else None)
+        joined.attach(appointment, 'provider', joined.build_or_none(Provider, row, 'p'))
+        joined.attach(appointment, 'location', joined.build_or_none(Location, row, 'l'))
         (upcoming if row['part'] == 1 else earlier).append(appointment)
     upcoming.sort(key=lambda a: (a.starts_at, a.id))
     earlier.sort(key=lambda a: (a.starts_at, a.id), reverse=True)
     return upcoming, earlier
-
-
-_VISITS_SQL: dict[str, str] = {}  # by database dialect
 
 
 def _visits_statement(connection: BaseDBAsyncClient) -> str:
@@ -201,6 +193,9 @@ def _visits_statement(connection: BaseDBAsyncClient) -> str:
         f'WHERE a."patient_id" = {patient} AND (a."starts_at" < {now} OR a."status" <> {booked}) '
         f'ORDER BY a."starts_at" DESC, a."id" DESC LIMIT {limit}) earlier'
     )
+
+
+_VISITS = joined.Statement(Appointment, _visits_statement)
 
 
 async def patient_appointment(patient_id: int, appointment_id: int) -> Appointment:

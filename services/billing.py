@@ -111,21 +111,16 @@ async def record_view(patient_id: int, billing: Billing, actor: audit.Actor) -> 
 # The parts of the one statement: each invoice with its lines, then the adjustments, then the payments.
 _INVOICE, _ADJUSTMENT, _PAYMENT = 1, 2, 3
 _CHILDREN = ((InvoiceLine, 'n', 'lines'), (InvoiceAdjustment, 'j', 'adjustments'), (Payment, 'y', 'payments'))
-_STATEMENTS: dict[str, str] = {}  # by database dialect
 
 
 async def _invoices_of(patient_id: int) -> list[Invoice]:
     """The patient's invoices by issue date, each with its lines, adjustments and payments loaded (as after
     Tortoise's `prefetch_related`), in one statement written once (`services.joined`): Tortoise asked four
     queries on every load of the Billing tab (issue 11)."""
-    connection = Invoice._meta.db
-    sql = _STATEMENTS.get(connection.capabilities.dialect)
-    if sql is None:
-        sql = _STATEMENTS[connection.capabilities.dialect] = _statement(connection)
-    _, rows = await connection.execute_query(sql, [patient_id])
     invoices: dict[int, Invoice] = {}
     children: dict[str, dict[int, list[Model]]] = {name: {} for _, _, name in _CHILDREN}
-    for row in sorted(map(dict, rows), key=lambda row: row['part']):  # invoices come before their children
+    rows = await _STATEMENT.rows([patient_id])
+    for row in sorted(rows, key=lambda row: row['part']):  # invoices come before their children
         if row['part'] == _INVOICE:
             if row['i_id'] not in invoices:
                 invoices[row['i_id']] = joined.build(Invoice, row, 'i')
@@ -165,3 +160,6 @@ def _statement(connection: BaseDBAsyncClient) -> str:
             f'JOIN {invoices} ON i."id" = {alias}."invoice_id" WHERE i."patient_id" = {patient}'
         )
     return ' UNION ALL '.join(parts)
+
+
+_STATEMENT = joined.Statement(Invoice, _statement)

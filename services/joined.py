@@ -8,7 +8,7 @@ model's columns under an alias of its own, and the models are built from the row
 """
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -59,9 +59,34 @@ def build(model: type[M], row: Mapping[str, Any], alias: str) -> M:
     return model._init_from_db(**{column: row[key] for column, key in _keys(model, alias)})
 
 
-def attach(owner: Model, name: str, related: Model) -> None:
+def build_or_none(model: type[M], row: Mapping[str, Any], alias: str) -> M | None:
+    """`build`, or None where a LEFT JOIN found no row (its id is NULL)."""
+    return build(model, row, alias) if row[f'{alias}_id'] is not None else None
+
+
+def attach(owner: Model, name: str, related: Model | None) -> None:
     """`owner.<name>` (a foreign key) answers `related` without a query, as after `select_related`."""
     object.__setattr__(owner, f'_{name}', related)  # where Tortoise keeps a fetched relation
+
+
+class Statement:
+    """A statement written once per database dialect, by `write(connection)` on first use, and run on `model`'s
+    connection (the transaction's, inside one); its rows come as dicts (a database row finds a column by name
+    one by one)."""
+
+    def __init__(self, model: type[Model], write: Callable[[BaseDBAsyncClient], str]) -> None:
+        self.model = model
+        self.write = write
+        self._sql: dict[str, str] = {}
+
+    async def rows(self, parameters: Sequence[Any]) -> list[dict[str, Any]]:
+        connection = self.model._meta.db
+        dialect = connection.capabilities.dialect
+        sql = self._sql.get(dialect)
+        if sql is None:
+            sql = self._sql[dialect] = self.write(connection)
+        _, rows = await connection.execute_query(sql, list(parameters))
+        return [dict(row) for row in rows]
 
 
 class Chain(Generic[M]):

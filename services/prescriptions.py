@@ -5,6 +5,7 @@ reported exactly like one that does not exist. Releasing an Rx (view, print, dow
 because that log is the practice's evidence that the patient received it.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -149,17 +150,12 @@ async def released_with_codes(patient_id: int, *, consent_required: bool) -> tup
     """`prescriptions_for`, and each current Rx's share code (by Rx id; one drawn before codes existed has
     none yet). With `consent_required`, nothing unless the patient's consent to digital delivery is on file:
     the Prescriptions tab's whole read in one statement, the consent asked on every view as before."""
-    connection = Prescription._meta.db
-    key = (connection.capabilities.dialect, consent_required)
-    sql = _LIST_SQL.get(key)
-    if sql is None:
-        sql = _LIST_SQL[key] = _list_statement(connection, consent_required)
     statuses = [status.value for status in PATIENT_VISIBLE]
-    _, rows = await connection.execute_query(sql, [patient_id, *statuses, RxStatus.FINAL.value])
+    rows = await _LISTS[consent_required].rows([patient_id, *statuses, RxStatus.FINAL.value])
     items: dict[int, Prescription] = {}
     eyes: dict[int, dict[int, PrescriptionEye]] = {}
     codes: dict[int, tuple[int, str]] = {}  # the newest unwithdrawn code (two page loads may have drawn one each)
-    for row in map(dict, rows):  # one row per eye (and code), in the list's order; a dict finds columns at once
+    for row in rows:  # one row per eye (and code), in the list's order
         rx_id = row['r_id']
         if rx_id not in items:
             items[rx_id] = joined.build(Prescription, row, 'r')
@@ -173,9 +169,6 @@ async def released_with_codes(patient_id: int, *, consent_required: bool) -> tup
         rx.eyes._set_result_for_query(list(eyes[rx_id].values()))  # as Tortoise's prefetch_related leaves it
     ordered = sorted(items.values(), key=lambda rx: rx.status != RxStatus.FINAL)  # stable: keeps date order inside
     return ordered, {rx_id: code for rx_id, (_, code) in codes.items()}
-
-
-_LIST_SQL: dict[tuple[str, bool], str] = {}  # by database dialect and whether consent is required
 
 
 def _list_statement(connection: BaseDBAsyncClient, consent_required: bool) -> str:
@@ -202,6 +195,13 @@ def _list_statement(connection: BaseDBAsyncClient, consent_required: bool) -> st
         f'WHERE r."patient_id" = {patient} AND r."status" IN ({statuses}){consent} '
         'ORDER BY r."issue_date" DESC, r."id" DESC, e."id"'
     )
+
+
+# One statement with the consent check, one without.
+_LISTS = {
+    required: joined.Statement(Prescription, functools.partial(_list_statement, consent_required=required))
+    for required in (False, True)
+}
 
 
 @dataclass(frozen=True)
