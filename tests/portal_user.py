@@ -149,10 +149,17 @@ def page_csrf_token(user: User) -> str:
 
 
 async def log_out(user: User, action: str = '/logout') -> httpx.Response:
-    """Press the frame's log-out button (a form POST with the page's CSRF token)."""
+    """Press the frame's log-out button (a form POST with the page's CSRF token).
+
+    In a browser, the tab has left every page it showed before; the simulated user keeps them all
+    connected. The logout pushes every open page of the session to the sign-in page, and the simulated
+    user, one tab, would follow each of those left pages too, possibly after the test has opened the
+    next page. So the tab's earlier pages are deleted first, as their websockets closing does."""
     token = (
         page_csrf_token(user) if user.client is not None else dict(HIDDEN.findall(plain_page(user).html))[csrf.FIELD]
     )
+    for client in [c for c in Client.instances.values() if user.tab_id in (c.tab_id, c._pinned_tab_id)]:  # noqa: SLF001
+        client.delete()
     response = await user.http_client.post(action, data={csrf.FIELD: token}, follow_redirects=True)
     await arrive(user, response)
     return response
