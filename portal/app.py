@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise.contrib.fastapi import RegisterTortoise
 
 from pages.access import PATIENT_SESSION_KEY, STAFF_SESSION_KEY
-from portal import keys, request_tracking
+from portal import keys, nicegui_middleware
 from portal.config import Settings, use_settings
 from portal.db import apply_migrations, tortoise_config
 from portal.devmail import DevMailbox
@@ -162,7 +162,7 @@ def create_app(settings: Settings) -> None:
     async def lifespan(fastapi_app: Any) -> AsyncIterator[None]:
         # NiceGUI runs async on_startup handlers as background tasks, so a request (or a test) could
         # arrive before the schema exists. The database is ready before NiceGUI starts serving.
-        request_tracking.install(app)  # NiceGUI added its own when ui.run started the server
+        nicegui_middleware.install(app)  # NiceGUI added its own when ui.run started the server
         await startup()
         try:
             async with _NICEGUI_LIFESPAN(fastapi_app):
