@@ -31,6 +31,11 @@ async def test_the_pdf_carries_a_qr_that_opens_verify_with_the_code_and_the_type
     assert barcode.text == f'https://portal.lakeside.example/verify?code={share.display}'
 
 
+def press(user: User, action: str, rx_id: int) -> None:
+    """A click on one of the list's HTML buttons, as its one listener reports it (`blocks.on_actions`)."""
+    user.find(marker='rx-list').trigger('click', {'action': action, 'id': rx_id})
+
+
 async def test_patient_shares_and_stops_sharing_from_the_prescriptions_tab(user: User, smtp_server: SmtpServer):
     patient = await factories.make_active_patient()
     rx = await factories.make_spectacle_rx(patient)
@@ -39,12 +44,12 @@ async def test_patient_shares_and_stops_sharing_from_the_prescriptions_tab(user:
     await user.should_see('Share with an optician or store', retries=100)
     first = await rx_verification.current_code(rx)
 
-    user.find(marker=f'share-{rx.id}').click()
+    press(user, 'share', rx.id)
     await user.should_see('Share this prescription', retries=100)
     await user.should_see(rx_verification.share_for(first, await patient.practice).display, retries=100)
     user.find('Close').click()
 
-    user.find(marker=f'stop-sharing-{rx.id}').click()
+    press(user, 'stop-sharing', rx.id)
     await user.should_see('Stop sharing this prescription?', retries=100)
     user.find(marker='confirm-stop-sharing').click()
     await user.should_see('Sharing stopped. The old code no longer works.', retries=100)
@@ -55,6 +60,27 @@ async def test_patient_shares_and_stops_sharing_from_the_prescriptions_tab(user:
     await wait_until(withdrawn)
     assert await rx_verification.look_up(first, '203.0.113.9') is None
     assert await rx_verification.current_code(rx) != first
+
+
+async def test_a_share_click_naming_a_prescription_the_list_does_not_offer_does_nothing(
+    user: User, smtp_server: SmtpServer
+):
+    patient = await factories.make_active_patient()
+    other = await factories.make_active_patient(first_name='Other', email='other@example.org')
+    theirs = await factories.make_spectacle_rx(other)
+    await factories.make_spectacle_rx(patient)
+    await sign_in(user, smtp_server, patient)
+    await user.open('/prescriptions')
+    await user.should_see('Share with an optician or store', retries=100)
+    codes = await RxVerificationCode.filter(prescription_id=theirs.id).values_list('withdrawn_at', flat=True)
+
+    press(user, 'stop-sharing', theirs.id)  # an id typed into the browser's console
+    press(user, 'share', theirs.id)
+    press(user, 'share', 'not a number')  # type: ignore[arg-type]
+    press(user, 'unknown', theirs.id)
+    await user.should_not_see('Stop sharing this prescription?')
+    await user.should_not_see('Share this prescription')
+    assert await RxVerificationCode.filter(prescription_id=theirs.id).values_list('withdrawn_at', flat=True) == codes
 
 
 async def test_the_print_view_shows_the_code(user: User, smtp_server: SmtpServer):

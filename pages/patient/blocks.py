@@ -5,9 +5,11 @@ dozens. A patient with a long history would push a page past NiceGUI's 3 s respo
 card is one `ui.html` built here, with every value from the database escaped.
 """
 
+from collections.abc import Awaitable, Callable
 from html import escape
 
 from nicegui import ui
+from nicegui.events import GenericEventArguments
 
 from pages.patient import icons
 from pages.theme import add_style
@@ -29,6 +31,10 @@ CSS = """
   min-height: 44px; padding: 0 16px; border: 1px solid currentColor; border-radius: 4px;
   color: var(--q-primary); text-decoration: none; font-weight: 500; }
 .pp-btn:focus-visible { outline: 3px solid var(--q-primary); outline-offset: 2px; }
+button.pp-btn { background: none; font: inherit; font-weight: 500; cursor: pointer; }
+.pp-btn.flat { flex: 0 1 auto; border-color: transparent; }
+.pp-btn:hover { background: rgba(0,0,0,.04); }
+.pp-item { display: flex; flex-direction: column; gap: 8px; width: 100%; }
 .pp-money { display: flex; justify-content: space-between; gap: 12px; padding: 3px 0; font-size: .875rem; }
 .pp-money span:first-child { min-width: 0; overflow-wrap: anywhere; }
 .pp-money span:last-child { white-space: nowrap; font-variant-numeric: tabular-nums; }
@@ -101,6 +107,37 @@ def link_button(text: str, href: str, icon: str, *, download: bool = False, new_
         f'<a class="pp-btn" href="{escape(href)}"{" download" if download else ""}{target}>'
         f'{icons.inline_svg(icon)}{escape(text)}</a>'
     )
+
+
+# One listener per list: the button the click came from says what to do, and for which record.
+ACTION_JS = (
+    '(e) => { const b = e.target.closest("button[data-action]");'
+    ' if (b) emit({action: b.dataset.action, id: Number(b.dataset.id)}); }'
+)
+
+
+def action_button(text: str, action: str, record_id: int, icon: str = '', *, flat: bool = False) -> str:
+    """A button inside an HTML block; `on_actions` on the list around it says what it does."""
+    return (
+        f'<button type="button" class="pp-btn{" flat" if flat else ""}" data-action="{escape(action)}" '
+        f'data-id="{record_id}">{icons.inline_svg(icon) if icon else ""}{escape(text)}</button>'
+    )
+
+
+def on_actions(container: ui.element, handler: Callable[[str, int], Awaitable[None] | None]) -> None:
+    """The one click listener of a list of blocks with `action_button`s (a NiceGUI button each cost a
+    millisecond of every page load). Anything can be sent here: the handler looks the id up in what the
+    page shows."""
+
+    async def dispatch(event: GenericEventArguments) -> None:
+        args = event.args if isinstance(event.args, dict) else {}
+        action, record_id = args.get('action'), args.get('id')
+        if isinstance(action, str) and isinstance(record_id, int):
+            result = handler(action, record_id)
+            if result is not None:
+                await result
+
+    container.on('click', dispatch, js_handler=ACTION_JS)
 
 
 def money_row(label: str, amount: str, style: str = '') -> str:

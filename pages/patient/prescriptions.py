@@ -69,24 +69,34 @@ class _RxList:
             ui.label(
                 'No prescriptions yet. After your eye exam, your glasses or contact lens prescription will appear here.'
             ).classes('text-body1')
+            return
         today = today_in(self.patient.practice.time_zone)
-        for rx in self.items:
-            with ui.column().classes('w-full gap-2'):
-                _card(rx, today)
+        with ui.column().classes('w-full').mark('rx-list') as cards:
+            for rx in self.items:
                 share = rx_verification.share_for(self.codes.get(rx.id), self.patient.practice)
-                if share is not None:
-                    self._share_buttons(rx, share)
+                _card(rx, today, self._share_buttons(rx) if share is not None else '')
+        blocks.on_actions(cards, self._act)
 
-    def _share_buttons(self, rx: Prescription, share: rx_verification.Share) -> None:
+    @staticmethod
+    def _share_buttons(rx: Prescription) -> str:
         """Share (the QR, the code, the link to copy) and Stop sharing (a new code; the old one stops working)."""
-        kind = prescriptions.kind_label(rx).lower()
-        with ui.row().classes('w-full gap-2'):
-            ui.button(
-                'Share with an optician or store', icon=icons.SHARE, on_click=lambda: self._share_dialog(share)
-            ).props('outline no-caps').classes('col-grow').style('min-height: 44px').mark(f'share-{rx.id}')
-            ui.button('Stop sharing', on_click=lambda: self._stop_dialog(rx.id, kind)).props('flat no-caps').style(
-                'min-height: 44px'
-            ).mark(f'stop-sharing-{rx.id}')
+        return (
+            '<div class="pp-actions">'
+            + blocks.action_button('Share with an optician or store', 'share', rx.id, icons.SHARE)
+            + blocks.action_button('Stop sharing', 'stop-sharing', rx.id, flat=True)
+            + '</div>'
+        )
+
+    def _act(self, action: str, rx_id: int) -> None:
+        """A share button of the list: only for a prescription this list shows with its share code."""
+        rx = next((rx for rx in self.items if rx.id == rx_id), None)
+        share = rx_verification.share_for(self.codes.get(rx_id), self.patient.practice) if rx else None
+        if rx is None or share is None:
+            return
+        if action == 'share':
+            self._share_dialog(share)
+        elif action == 'stop-sharing':
+            self._stop_dialog(rx.id, prescriptions.kind_label(rx).lower())
 
     def _share_dialog(self, share: rx_verification.Share) -> None:
         with titled_dialog('Share this prescription', style='max-width: 420px') as dialog:
@@ -150,7 +160,7 @@ async def prescriptions_page(viewer: PatientViewer) -> None:
     context.client.on_delete(unsubscribe)
 
 
-def _card(rx: Prescription, today: date) -> None:
+def _card(rx: Prescription, today: date, sharing: str) -> None:
     expired = prescriptions.is_expired(rx, today)
     replaced = rx.status == 'superseded'
     kind = prescriptions.kind_label(rx)
@@ -166,6 +176,7 @@ def _card(rx: Prescription, today: date) -> None:
     else:
         badge, note = blocks.badge('Current', 'current'), ''
     blocks.block(
+        '<div class="pp-item">'
         f'<section class="pp-card" aria-label="{escape(title)} issued {long_date(rx.issue_date)}">'
         f'<div class="pp-head"><h2 class="text-h6">{escape(title)}</h2>{badge}</div>'
         '<div class="pp-meta">'
@@ -186,5 +197,5 @@ def _card(rx: Prescription, today: date) -> None:
         )
         + f'{blocks.link_button("View / print", f"/rx/{rx.id}", icons.PRINT)}'
         f'{blocks.link_button("Download PDF", f"/rx/{rx.id}.pdf", icons.DOWNLOAD, download=True)}'
-        '</div></section>'
+        f'</div></section>{sharing}</div>'
     )
