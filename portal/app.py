@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise.contrib.fastapi import RegisterTortoise
 
 from pages.access import PATIENT_SESSION_KEY, STAFF_SESSION_KEY
-from portal import keys, nicegui_middleware
+from portal import handler_signatures, keys, nicegui_middleware
 from portal.config import Settings, use_settings
 from portal.db import apply_migrations, tortoise_config
 from portal.devmail import DevMailbox
@@ -106,6 +106,7 @@ def create_app(settings: Settings) -> None:
     global dev_mailbox
     use_settings(settings)
     configure_logging()
+    handler_signatures.install()  # before any element is made
     access_log = logging.getLogger('uvicorn.access')
     if not any(isinstance(f, RedactTokens) for f in access_log.filters):
         access_log.addFilter(RedactTokens())
