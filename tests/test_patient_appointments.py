@@ -113,7 +113,8 @@ async def test_with_three_pending_the_tab_says_so_instead_of_the_form_and_withdr
     await user.should_not_see('Send request')
     await user.should_see('Sudden vision loss')  # the warning stays
 
-    user.find(marker=f'withdraw-{requests[0].id}').click()
+    # the Withdraw buttons are HTML in the tab's one block; its listener gets the request's id
+    user.find(marker='visits').trigger('click', {'action': 'withdraw', 'id': requests[0].id})
     await user.should_see('Withdraw this request?')
     user.find(marker='confirm-withdraw').click()
 
@@ -124,6 +125,26 @@ async def test_with_three_pending_the_tab_says_so_instead_of_the_form_and_withdr
     await user.should_see('You withdrew this request.')
     await user.should_see('Withdrawn')
     await user.should_see('Send request')
+
+
+async def test_a_withdraw_click_naming_a_request_the_tab_does_not_offer_does_nothing(
+    user: User, smtp_server: SmtpServer
+):
+    patient, *_ = await _patient_and_practice()
+    mine = await factories.make_appointment_request(patient, reason='Mine')
+    other = await factories.make_active_patient(first_name='Other', email='other@example.org')
+    theirs = await factories.make_appointment_request(other, reason='Theirs')
+    await sign_in(user, smtp_server, patient)
+    await user.open('/appointments')
+    await user.should_see('Withdraw this request')
+
+    for forged in ({'action': 'withdraw', 'id': theirs.id}, {'action': 'delete', 'id': mine.id}, {'id': 'x'}, 'x'):
+        user.find(marker='visits').trigger('click', forged)
+    await user.should_not_see('Withdraw this request?')
+    assert [r.status for r in await AppointmentRequest.filter(id__in=[mine.id, theirs.id]).order_by('id')] == [
+        'pending',
+        'pending',
+    ]
 
 
 async def test_the_open_tab_follows_the_practice_scheduling_declining_and_cancelling(

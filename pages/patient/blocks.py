@@ -35,6 +35,8 @@ button.pp-btn { background: none; font: inherit; font-weight: 500; cursor: point
 .pp-btn.flat { flex: 0 1 auto; border-color: transparent; }
 .pp-btn:hover { background: rgba(0,0,0,.04); }
 .pp-item { display: flex; flex-direction: column; gap: 8px; width: 100%; }
+.pp-stack { display: flex; flex-direction: column; gap: 16px; width: 100%; }
+.pp-stack > .pp-btn { width: 100%; }
 .pp-money { display: flex; justify-content: space-between; gap: 12px; padding: 3px 0; font-size: .875rem; }
 .pp-money span:first-child { min-width: 0; overflow-wrap: anywhere; }
 .pp-money span:last-child { white-space: nowrap; font-variant-numeric: tabular-nums; }
@@ -94,6 +96,16 @@ def _lenses(eyes: list[EyeRow]) -> str:
     else:
         lines = [f'Lens {eye}: {name or "not specified"}' for eye, name in names.items()]
     return '<div class="pp-meta q-mt-sm">' + ''.join(f'<span>{escape(line)}</span>' for line in lines) + '</div>'
+
+
+def heading(text: str, level: int, classes: str) -> str:
+    """What `ui.label(text).classes(classes).props('role=heading aria-level=N')` draws."""
+    return f'<div class="{classes}" role="heading" aria-level="{level}">{escape(text)}</div>'
+
+
+def stack(*parts: str) -> str:
+    """Several blocks as one element, spaced as the page's column spaces its elements."""
+    return '<div class="pp-stack">' + ''.join(parts) + '</div>'
 
 
 def badge(text: str, kind: str) -> str:
