@@ -7,7 +7,8 @@ a header (issue 11, `bench.page_cost`). NiceGUI adds three:
 - `RequestTrackingMiddleware` (with the storage secret; what lets `app.storage.user` work in a request).
   `RequestTracking` does its four things in the request's own task: the request in NiceGUI's context
   variable, a session id in the session cookie, the browser's user storage loaded before the page runs,
-  and the in-flight count that keeps NiceGUI from pruning that storage mid-request.
+  and the in-flight count that keeps NiceGUI from pruning that storage mid-request. Unlike NiceGUI's, it
+  makes every request of a session wait for that one load (`_user_storage_loaded`).
 - `RedirectWithPrefixMiddleware`: a redirect to `/path` goes to `X-Forwarded-Prefix` + `/path`, for an app
   served under a sub-path by a proxy. `PrefixedRedirects` does it too, but only for a prefix that is a plain
   path: NiceGUI's would turn `//elsewhere.example` into a redirect off the site.
@@ -17,6 +18,7 @@ a header (issue 11, `bench.page_cost`). NiceGUI adds three:
 `install` swaps each in where NiceGUI put its own, so the order of the middlewares stays NiceGUI's.
 """
 
+import asyncio
 import re
 import uuid
 from typing import Any
@@ -51,8 +53,7 @@ class RequestTracking:
         in_flight = storage._active_request_sessions
         in_flight[session_id] += 1
         try:
-            if session_id not in storage._users:
-                await storage._create_user_storage(session_id)
+            await _user_storage_loaded(storage, session_id)
 
             async def send_tracked(message: Message) -> None:
                 if message['type'] == 'http.response.start':
@@ -64,6 +65,23 @@ class RequestTracking:
             in_flight[session_id] -= 1
             if in_flight[session_id] <= 0:
                 del in_flight[session_id]
+
+
+_loading: dict[str, asyncio.Future[None]] = {}
+
+
+async def _user_storage_loaded(storage: Any, session_id: str) -> None:
+    """The browser's user storage, loaded before the request goes on. NiceGUI puts it away when the browser
+    has had no open page for a while, and registers it again before it has been read back from disk: a
+    second request arriving meanwhile found it empty and was sent to the sign-in page. Every request of the
+    session waits for the one load."""
+    loading = _loading.get(session_id)
+    if loading is None:
+        if session_id in storage._users:
+            return
+        loading = _loading[session_id] = asyncio.ensure_future(storage._create_user_storage(session_id))
+        loading.add_done_callback(lambda _: _loading.pop(session_id, None))
+    await asyncio.shield(loading)
 
 
 class PrefixedRedirects:

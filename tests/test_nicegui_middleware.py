@@ -1,6 +1,9 @@
 """NiceGUI's middlewares run as the portal's plain ASGI ones, in the same places, doing the same work."""
 
-from nicegui import app
+import asyncio
+
+from nicegui import Client, app
+from nicegui.app.app import prune_user_storage
 from nicegui.middlewares import RedirectWithPrefixMiddleware, SetCacheControlMiddleware
 from nicegui.storage import RequestTrackingMiddleware
 from nicegui.testing import User
@@ -51,3 +54,21 @@ async def test_nicegui_s_versioned_files_are_cached_for_long_and_pages_are_not(u
     assert static.headers['cache-control'] == app.config.cache_control_directives
     page = await user.http_client.get('/login')
     assert page.headers.get('cache-control') != app.config.cache_control_directives
+
+
+async def test_requests_arriving_together_after_the_browser_storage_was_put_away_all_find_the_session(
+    user: User, smtp_server: SmtpServer
+):
+    """NiceGUI puts a browser's storage away when it has no open page for a while, and loads it again from
+    disk on the next request. Requests arriving while it loads must wait for it, not see it empty (they
+    were sent to the login page, then back to the portal's first tab)."""
+    patient = await factories.make_active_patient(first_name='Noor')
+    await sign_in(user, smtp_server, patient)
+    for _ in range(3):
+        for client in list(Client.instances.values()):
+            client.delete()  # the tabs closed
+        await prune_user_storage(force=True)
+        assert not app.storage._users
+        answers = await asyncio.gather(*(user.http_client.get('/billing') for _ in range(4)))
+        assert [answer.status_code for answer in answers] == [200] * 4
+        assert all('Hello, Noor' in answer.text for answer in answers)
