@@ -208,38 +208,44 @@ async def appointments_page(viewer: PatientViewer) -> None:
     ui.context.client.on_delete(unsubscribe)
 
 
+# The form's fields, styled by their class: a select re-renders its options on every later change of its
+# props, and each `.props()` or `.classes()` call after making an element is one more update to send.
+_FIELD = 'outlined'
+_ARROW = f'dropdown-icon="{icons.ARROW_DROP_DOWN}"'  # Quasar's default arrow needs the 126 KiB icon font
+
+
+class _Select(ui.select, default_props=f'{_FIELD} {_ARROW}', default_classes='w-full'):
+    pass
+
+
+class _Choices(ui.select, default_props=f'{_FIELD} {_ARROW} use-chips hint=Optional', default_classes='w-full'):
+    pass
+
+
+class _Text(ui.input, default_props=_FIELD, default_classes='w-full'):
+    pass
+
+
+class _Area(ui.textarea, default_props=f'{_FIELD} rows=3', default_classes='w-full'):
+    pass
+
+
 def _form(viewer: PatientViewer, places: list[Location]) -> None:
     patient = viewer.patient
     ui.label('Tell us what the visit is for and when suits you; the practice will contact you to confirm a time.')
     with ui.card().classes('w-full q-pa-md gap-3').props('flat bordered'):
-        visit_type = (
-            ui.select({v.value: v.label for v in VisitType}, label='Type of visit', value=VisitType.EYE_EXAM.value)
-            .props('outlined')
-            .classes('w-full')
+        visit_type = _Select(
+            {v.value: v.label for v in VisitType}, label='Type of visit', value=VisitType.EYE_EXAM.value
         )
         location = None
         if len(places) > 1:
             options = {ANY_LOCATION: 'Any location'} | {p.id: _place(p) for p in places}
-            location = ui.select(options, label='Preferred location', value=ANY_LOCATION)
-            location.props('outlined').classes('w-full')
-        reason = (
-            ui.textarea('Reason for the visit')
-            .props(f'outlined rows=3 maxlength={appointment_requests.REASON_MAX} aria-required=true')
-            .classes('w-full')
-        )
+            location = _Select(options, label='Preferred location', value=ANY_LOCATION)
+        reason = _Area('Reason for the visit').props(f'maxlength={appointment_requests.REASON_MAX} aria-required=true')
         # Short labels with 'Optional' as a hint below: a longer label is cut off inside the field at 320 px.
-        days = ui.select(list(DAYS), multiple=True, label='Preferred days').props('outlined use-chips hint=Optional')
-        times = ui.select(list(TIMES), multiple=True, label='Preferred times').props('outlined use-chips hint=Optional')
-        for field in (days, times):
-            field.classes('w-full')
-        for select in (visit_type, location, days, times):
-            if select is not None:
-                select.props['dropdown-icon'] = icons.ARROW_DROP_DOWN  # not the 126 KiB icon font
-        note = (
-            ui.input('Other timing wishes')
-            .props(f'outlined hint=Optional maxlength={appointment_requests.NOTE_MAX}')
-            .classes('w-full')
-        )
+        days = _Choices(list(DAYS), multiple=True, label='Preferred days')
+        times = _Choices(list(TIMES), multiple=True, label='Preferred times')
+        note = _Text('Other timing wishes').props(f'hint=Optional maxlength={appointment_requests.NOTE_MAX}')
         error = ui.label().classes('text-negative').props('role=alert aria-live=polite')
 
         async def send() -> None:
