@@ -156,21 +156,18 @@ async def appointments_page(viewer: PatientViewer) -> None:
         if parts:
             blocks.block(blocks.stack(*parts))
 
-    state = {'can_request': visits.can_request, 'visits': visits}
-
     async def reload() -> None:
+        nonlocal visits  # what the tab shows, for `withdraw`
         fresh = await load(patient.id)
-        state['visits'] = fresh
+        form_changes = fresh.can_request != visits.can_request  # redrawn only then: a half-typed request stays
+        visits = fresh
         current.refresh(fresh)
         past.refresh(fresh)
-        if fresh.can_request != state['can_request']:  # redrawn only then: a half-typed request stays
-            state['can_request'] = fresh.can_request
+        if form_changes:
             request_form.refresh(fresh.can_request)
 
     async def withdraw(action: str, request_id: int) -> None:
         """Only for a waiting request the tab shows: an id sent from the browser's console does nothing."""
-        visits = state['visits']
-        assert isinstance(visits, Visits)
         request = next((r for r in visits.requests if r.id == request_id), None)
         if action != 'withdraw' or request is None or request.status != RequestStatus.PENDING:
             return
