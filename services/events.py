@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
+from services import after_commit
+
 log = logging.getLogger(__name__)
 
 MESSAGES = 'messages'
@@ -104,6 +106,8 @@ class EventBus:
         await self._publish(Event(None, topic, staff_id))
 
     async def _publish(self, event: Event) -> None:
+        if after_commit.hold(('event', self.origin, event), lambda: self._publish(event)):
+            return  # published once the outer transaction has committed
         self._deliver(event)
         if self._redis is None:
             return

@@ -12,7 +12,7 @@ from tortoise.expressions import Q
 
 from models.outbox import Channel, OutboxMessage, Purpose, Status
 from models.patient import Patient
-from services import email_templates, events
+from services import after_commit, email_templates, events
 from services.phones import phone_e164
 from services.transports import Envelope, Receipt, SmtpTransport, Transport, describe_failure
 
@@ -168,7 +168,10 @@ async def record_copied_text(
 
 
 def deliver_soon(message_id: int) -> None:
-    """Send in the background so the caller answers at once (and in the same time for every address)."""
+    """Send in the background so the caller answers at once (and in the same time for every address);
+    inside an outer transaction, once it has committed."""
+    if after_commit.hold(('deliver', message_id), lambda: deliver_soon(message_id)):
+        return
     task = asyncio.create_task(deliver(message_id))
     _pending.add(task)
     task.add_done_callback(_pending.discard)

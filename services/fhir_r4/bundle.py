@@ -10,14 +10,12 @@ then patients, then what refers to them.
 from collections.abc import Callable
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
 from models.appointment import Appointment
 from models.billing import Invoice
 from models.patient import Patient
 from models.practice import Location, Provider
 from models.prescription import Prescription, RxStatus
-from services import audit, events
+from services import after_commit, audit, events
 from services.fhir_r4 import invoices, resources, vision
 from services.fhir_r4.appointments import to_fhir as appointment_resource
 from services.fhir_r4.common import FhirProblem, Warnings, identifiers_of, outcome
@@ -152,7 +150,7 @@ async def transaction(body: Any, actor: audit.Actor, allowed: Callable[[str], bo
     resolved: dict[str, str] = {}
     answers: dict[int, dict[str, Any]] = {}
     touched: set[int] = set()
-    async with in_transaction():
+    async with after_commit.outer_transaction():
         for index, kind, method, full_url, target in plan:
             warnings = Warnings()
             resource = dict(entries[index]['resource'])
@@ -182,10 +180,10 @@ async def transaction(body: Any, actor: audit.Actor, allowed: Callable[[str], bo
                     ]
                 )
             answers[index] = {'response': answer}
-    # The services told open pages while the transaction was still open; tell them again now it committed.
-    for patient_id in sorted(touched):
-        for topic in (events.PRESCRIPTIONS, events.APPOINTMENTS, events.BILLING):
-            await events.publish(patient_id, topic)
+        # Held with the services' own announcements and emails, and sent once the Bundle has committed.
+        for patient_id in sorted(touched):
+            for topic in (events.PRESCRIPTIONS, events.APPOINTMENTS, events.BILLING):
+                await events.publish(patient_id, topic)
     return {
         'resourceType': 'Bundle',
         'type': 'transaction-response',
