@@ -14,13 +14,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from tortoise.transactions import in_transaction
-
 from models.appointment import Appointment, AppointmentRequest, VisitType
 from models.patient import Patient
 from models.practice import Location, Practice, Provider
 from models.staff import StaffUser
-from services import audit, invoices, payments, rx_lifecycle, rx_release, verification_requests
+from services import after_commit, audit, invoices, payments, rx_lifecycle, rx_release, verification_requests
 from services.invoices import AdjustmentDraft, InvoiceDraft, LineDraft
 from services.locations import LocationInput, add_location
 from services.patients import save_patient
@@ -145,7 +143,7 @@ PRICES = {  # (cents, taxable): Vermont taxes non-prescription goods; exams and 
 
 async def seed_demo_practice(base_url: str) -> DemoSeed:
     """Seed once: on a database that already has a practice this does nothing (restarts are safe)."""
-    async with in_transaction():
+    async with after_commit.outer_transaction():  # its services announce once all of it is saved
         if await Practice.exists():
             return DemoSeed(seeded=False, demo_logins=await StaffUser.exists(email=DEMO_ADMIN_EMAIL))
         await _seed(base_url.rstrip('/'))
