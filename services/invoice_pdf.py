@@ -2,8 +2,8 @@
 
 A claim for reimbursement needs: who was paid (the practice, with its tax id), for whom (the patient),
 who provided the service (provider with NPI), each service's date, description and amount, what
-insurance paid and what the patient paid, and what is still owed. Drawn with fpdf2's core fonts,
-like the Rx PDF, so no font files ship with the app.
+insurance paid and what the patient paid, and what is still owed. In the PDFs' own typeface
+(services/pdf_text.py), like the Rx PDF, so names and descriptions print as typed.
 """
 
 from dataclasses import dataclass
@@ -19,8 +19,8 @@ from services import audit
 from services.errors import NotFound
 from services.invoices import InvoiceTotals, service_date, sorted_adjustments, sorted_lines, sorted_payments, totals_of
 from services.money import format_money
+from services.pdf_text import FAMILY, new_document, printable
 from services.prescriptions import long_date
-from services.rx_pdf import _latin1
 
 
 @dataclass(frozen=True)
@@ -75,17 +75,17 @@ def render(document: ReceiptDocument, today: date) -> bytes:
         document.practice,
         document.provider,
     )
-    pdf = FPDF(format='letter')
-    pdf.set_title(_latin1(f'{document.title} {invoice.number} - {patient.full_name}'))
-    pdf.set_author(_latin1(practice.name))
+    pdf = new_document()
+    pdf.set_title(printable(f'{document.title} {invoice.number} - {patient.full_name}'))
+    pdf.set_author(printable(practice.name))
     pdf.set_creator('Patient Portal')
     pdf.set_margins(18, 18, 18)
     pdf.set_auto_page_break(True, margin=18)
     pdf.add_page()
 
-    pdf.set_font('Helvetica', 'B', 16)
-    pdf.cell(0, 8, _latin1(practice.name), new_x='LMARGIN', new_y='NEXT')
-    pdf.set_font('Helvetica', '', 10)
+    pdf.set_font(FAMILY, 'B', 16)
+    pdf.cell(0, 8, printable(practice.name), new_x='LMARGIN', new_y='NEXT')
+    pdf.set_font(FAMILY, '', 10)
     contact = [
         practice.address,
         ' | '.join(p for p in (f'Phone {practice.phone}' if practice.phone else '', _fax(practice)) if p),
@@ -93,12 +93,12 @@ def render(document: ReceiptDocument, today: date) -> bytes:
     ]
     for line in contact:
         if line:
-            pdf.cell(0, 5, _latin1(line), new_x='LMARGIN', new_y='NEXT')
+            pdf.cell(0, 5, printable(line), new_x='LMARGIN', new_y='NEXT')
     pdf.ln(4)
 
-    pdf.set_font('Helvetica', 'B', 14)
+    pdf.set_font(FAMILY, 'B', 14)
     heading = f'{document.title} for invoice {invoice.number}'
-    pdf.cell(0, 8, _latin1(heading + (' (VOID)' if invoice.is_void else '')), new_x='LMARGIN', new_y='NEXT')
+    pdf.cell(0, 8, printable(heading + (' (VOID)' if invoice.is_void else '')), new_x='LMARGIN', new_y='NEXT')
     pdf.ln(1)
     pairs = [
         ('Patient', patient.full_name),
@@ -115,9 +115,9 @@ def render(document: ReceiptDocument, today: date) -> bytes:
     _pairs(pdf, pairs)
     pdf.ln(3)
 
-    pdf.set_font('Helvetica', '', 10)
+    pdf.set_font(FAMILY, '', 10)
     with pdf.table(
-        col_widths=(26, 84, 12, 28, 30),
+        col_widths=(34, 76, 12, 28, 30),
         text_align=('LEFT', 'LEFT', 'RIGHT', 'RIGHT', 'RIGHT'),
         headings_style=FontFace(emphasis='BOLD', fill_color=(235, 235, 235)),
         line_height=6,
@@ -127,7 +127,7 @@ def render(document: ReceiptDocument, today: date) -> bytes:
             table.row(
                 (
                     f'{service_date(line, invoice):%m/%d/%Y}',
-                    _latin1(line.description + (' (taxable)' if line.taxable else '')),
+                    printable(line.description + (' (taxable)' if line.taxable else '')),
                     str(line.quantity),
                     format_money(line.unit_cents),
                     format_money(line.amount_cents),
@@ -159,17 +159,17 @@ def render(document: ReceiptDocument, today: date) -> bytes:
             'Balance due',
             'Credit',
         )
-        pdf.set_font('Helvetica', 'B' if strong else '', 10)
-        pdf.cell(140, 6, _latin1(label), align='R')
+        pdf.set_font(FAMILY, 'B' if strong else '', 10)
+        pdf.cell(140, 6, printable(label), align='R')
         pdf.cell(0, 6, format_money(cents), align='R', new_x='LMARGIN', new_y='NEXT')
 
     pdf.ln(6)
-    pdf.set_font('Helvetica', 'I', 8)
+    pdf.set_font(FAMILY, 'I', 8)
     pdf.multi_cell(
         0,
         4,
         align='L',
-        text=_latin1(
+        text=printable(
             f'Issued by {practice.name} through its patient portal for your records and for FSA/HSA or insurance '
             'reimbursement claims. Amounts in US dollars.'
         ),
@@ -183,7 +183,7 @@ def _fax(practice: Practice) -> str:
 
 def _pairs(pdf: FPDF, pairs: list[tuple[str, str]]) -> None:
     for label, value in pairs:
-        pdf.set_font('Helvetica', 'B', 10)
-        pdf.cell(34, 6, _latin1(label))
-        pdf.set_font('Helvetica', '', 10)
-        pdf.multi_cell(0, 6, _latin1(value), align='L', new_x='LMARGIN', new_y='NEXT')
+        pdf.set_font(FAMILY, 'B', 10)
+        pdf.cell(34, 6, printable(label))
+        pdf.set_font(FAMILY, '', 10)
+        pdf.multi_cell(0, 6, printable(value), align='L', new_x='LMARGIN', new_y='NEXT')

@@ -91,3 +91,10 @@ async def test_a_paid_invoice_prints_as_a_receipt_and_another_patients_invoice_i
     stranger = await factories.make_patient()
     with pytest.raises(NotFound):
         await invoice_pdf.receipt_document(invoice.id, stranger.id)
+
+
+async def test_the_patient_s_name_and_the_line_descriptions_print_as_typed(db):
+    patient = await factories.make_patient(first_name='Zoë', last_name='Şahin Ørsted')
+    invoice = await factories.make_invoice(patient, [('Verres progressifs – « Varilux »', 9000)])
+    text = pdf_text(invoice_pdf.render(await invoice_pdf.receipt_document(invoice.id, patient.id), factories.today()))
+    assert 'Zoë Şahin Ørsted' in text and 'Verres progressifs – « Varilux »' in text

@@ -108,6 +108,20 @@ async def test_contact_lens_pdf_says_power_and_keeps_the_expiry_reason_off_the_c
     assert (await Prescription.get(id=rx.id)).expiry_reason == 'Giant papillary review'
 
 
+async def test_names_in_any_latin_greek_or_cyrillic_script_print_as_typed_and_others_as_a_question_mark(db):
+    practice, provider, prescriber = await _practice()
+    patient = await factories.make_patient(practice, first_name='Łukasz', last_name='Dvořák-Nguyễn')
+    await factories.give_consent(patient)
+    exam = factories.today() - timedelta(days=3)
+    form = _lenses(provider.id, exam, notes='Σοφία Ивановна Şahin; 山田 שרה')
+    rx = await _signed(patient, provider, prescriber, form)
+    data = rx_pdf.render(await prescriptions.prescription_for(patient.id, rx.id), factories.today())
+    text, pages = _pdf_text(data)
+    assert pages == 1 and 'Łukasz Dvořák-Nguyễn' in text
+    assert 'Σοφία Ивановна Şahin; ?? ???' in text  # no glyph (or, right to left, no shaping): a visible "?"
+    assert b'/FontFile2' in data and b'/Helvetica' not in data  # the typeface travels with the PDF
+
+
 async def test_expired_and_replaced_copies_say_so_and_no_signature_claim_without_consent(db):
     practice, provider, prescriber = await _practice()
     practice.eyewear_sales_exemption = True  # released without consent: the copy must not claim it

@@ -6,6 +6,7 @@ page with the invoice number when it has one, its phone otherwise. The tab follo
 events, so a payment recorded at the front desk shows here without a reload.
 """
 
+import asyncio
 from html import escape
 from urllib.parse import quote
 
@@ -53,7 +54,7 @@ async def invoice_pdf_download(request: Request, invoice_id: int) -> Response:
         document = await invoice_pdf.receipt_document(invoice_id, viewer.patient.id)
     except NotFound as error:  # another patient's invoice answers exactly like a missing one
         return await not_found_page(request, str(error))
-    content = invoice_pdf.render(document, today_in(viewer.practice.time_zone))
+    content = await asyncio.to_thread(invoice_pdf.render, document, today_in(viewer.practice.time_zone))
     await invoice_pdf.record_download(document, viewer.actor)
     return Response(
         content,

@@ -4,6 +4,7 @@ Each view, print and download is audited: that log is the practice's evidence th
 Another patient's prescription answers exactly like a missing one (404, same words).
 """
 
+import asyncio
 from html import escape
 
 from fastapi import Request
@@ -49,7 +50,7 @@ async def rx_pdf_download(request: Request, rx_id: int) -> Response:
     except NotFound as error:
         return await not_found_page(request, str(error))
     share = await rx_verification.share_of(document)
-    content = rx_pdf.render(document, today_in(document.practice.time_zone), share)
+    content = await asyncio.to_thread(rx_pdf.render, document, today_in(document.practice.time_zone), share)
     await prescriptions.record_release(document, 'rx.downloaded', viewer.actor)
     return Response(
         content,

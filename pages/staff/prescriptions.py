@@ -5,6 +5,7 @@ Also the console's printable copy (`/staff/rx/{id}.pdf`): what staff hand over w
 consented to digital delivery.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -71,7 +72,7 @@ async def staff_rx_pdf(request: Request, rx_id: int) -> Response:
     except NotFound as error:
         return await not_found_page(request, str(error))
     share = await rx_verification.share_of(document)
-    content = rx_pdf.render(document, today_in(document.practice.time_zone), share)
+    content = await asyncio.to_thread(rx_pdf.render, document, today_in(document.practice.time_zone), share)
     await prescriptions.record_release(document, 'rx.staff_printed', viewer.actor)
     return Response(
         content,
