@@ -38,8 +38,18 @@ CURRENT, EXPIRED, REPLACED, VOID = 'Current', 'Expired', 'Replaced by a newer pr
 
 
 class TooManyLookups(DomainError):
-    def __init__(self, minutes: int) -> None:
-        super().__init__(f'Too many look-ups from this address. Please wait {minutes} minutes and try again.')
+    """Refused before looking: this address used its look-ups, or the shared limits cannot be reached
+    (they fail closed, and the seller is told it is on our side, not theirs)."""
+
+    def __init__(self, blocked: throttle.Blocked) -> None:
+        self.unavailable = blocked.limit is throttle.UNAVAILABLE
+        if self.unavailable:
+            message = 'Prescriptions cannot be checked at the moment. Please try again in a minute.'
+        else:
+            minutes = blocked.retry_after_minutes
+            wait = '1 minute' if minutes == 1 else f'{minutes} minutes'
+            message = f'Too many look-ups from this address. Please wait {wait} and try again.'
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -210,7 +220,7 @@ async def look_up(typed: str, client_address: str) -> Verification | None:
         ]
     )
     if blocked is not None:
-        raise TooManyLookups(blocked.retry_after_minutes)
+        raise TooManyLookups(blocked)
     code = verification_codes.normalized(typed)
     if code is None:
         return None

@@ -101,9 +101,21 @@ async def test_lookups_are_limited_per_address(db):
     throttle.use(throttle.Throttle(throttle.MemoryCounter(clock=lambda: 1000.0)))
     for _ in range(rx_verification.LOOKUPS_PER_15_MINUTES):
         assert await rx_verification.look_up(verification_codes.new_code(), VIEWER) is None
-    with pytest.raises(rx_verification.TooManyLookups, match='wait 15 minutes'):
+    with pytest.raises(rx_verification.TooManyLookups, match='wait 15 minutes') as refused:
         await rx_verification.look_up(verification_codes.new_code(), VIEWER)
+    assert not refused.value.unavailable
     assert await rx_verification.look_up(verification_codes.new_code(), '198.51.100.1') is None
+
+
+async def test_the_last_minute_of_a_lookup_block_is_said_in_the_singular(db):
+    now = [1000.0]
+    throttle.use(throttle.Throttle(throttle.MemoryCounter(clock=lambda: now[0])))
+    for _ in range(rx_verification.LOOKUPS_PER_15_MINUTES):
+        await rx_verification.look_up(verification_codes.new_code(), VIEWER)
+    now[0] += rx_verification.FIFTEEN_MINUTES - 30
+    with pytest.raises(rx_verification.TooManyLookups) as refused:
+        await rx_verification.look_up(verification_codes.new_code(), VIEWER)
+    assert 'Please wait 1 minute and try again.' in str(refused.value)
 
 
 async def test_lookups_count_in_the_release_evidence(db):

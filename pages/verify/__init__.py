@@ -41,7 +41,7 @@ async def _answer(request: Request, typed: str) -> HTMLResponse:
         try:
             found = await rx_verification.look_up(typed, _client(request))
         except rx_verification.TooManyLookups as error:
-            context['problem'], status_code = str(error), 429
+            context['problem'], status_code = str(error), 503 if error.unavailable else 429
         else:
             if found is None:
                 context['problem'], status_code = rx_verification.NOT_SHARED, 404

@@ -8,7 +8,7 @@ unthrottled, the patient is told to try again shortly, and it works again withou
 import pytest
 
 from models.outbox import OutboxMessage
-from services import magic_link, outbox, throttle
+from services import magic_link, outbox, rx_verification, throttle, verification_codes
 from tests import factories
 from tests.tcp_proxy import TcpProxy
 
@@ -62,3 +62,15 @@ async def test_an_unknown_address_gets_the_same_answer_while_redis_is_cut(redis_
     with pytest.raises(magic_link.TooManyRequests) as refused:
         await magic_link.request_login_link('nobody@example.com', '203.0.113.7')
     assert refused.value.kind == 'unavailable'
+
+
+async def test_with_redis_cut_a_seller_checking_a_code_is_told_it_is_on_our_side(redis_proxy: TcpProxy):
+    await factories.make_ready_practice()
+    await redis_proxy.cut()
+    for _ in range(2):
+        with pytest.raises(rx_verification.TooManyLookups) as refused:
+            await rx_verification.look_up(verification_codes.new_code(), '203.0.113.8')
+        assert refused.value.unavailable
+        assert str(refused.value) == 'Prescriptions cannot be checked at the moment. Please try again in a minute.'
+    redis_proxy.restore()
+    assert await rx_verification.look_up(verification_codes.new_code(), '203.0.113.8') is None
