@@ -9,14 +9,14 @@ from pages import csrf
 from pages.access import STAFF_SESSION_KEY, client_address
 from pages.staff import router
 from pages.staff.frame import frame
-from pages.staff.page import ENROL_URL, HOME_URL, login_url
+from pages.staff.page import HOME_URL, enrol_url, login_url, return_path
 from services import sessions, staff_auth, staff_totp
 from services.errors import DomainError
 
 
 @router.page('/login')
 def staff_login_page(next: str = '/staff', reason: str = '') -> None:  # noqa: A002
-    target = next if next.startswith('/staff') and not next.startswith('//') else '/staff'
+    target = return_path(next)
     with frame('Sign in'), ui.card().classes('w-full max-w-md self-center q-pa-lg'):
         ui.label('Staff sign-in').classes('text-h5').props('role=heading aria-level=1')
         if reason in sessions.STAFF_END_MESSAGES:
@@ -38,7 +38,7 @@ def staff_login_page(next: str = '/staff', reason: str = '') -> None:  # noqa: A
 
         async def signed_in(staff: StaffUser) -> None:
             app.storage.user[STAFF_SESSION_KEY] = await sessions.open_staff_session(staff, client_address())
-            ui.navigate.to(ENROL_URL if staff_totp.must_enrol(staff) else target)
+            ui.navigate.to(enrol_url(target) if staff_totp.must_enrol(staff) else target)
 
         async def sign_in() -> None:
             error.text = ''

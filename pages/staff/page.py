@@ -43,6 +43,18 @@ def login_url(reason: str = '', next_path: str = '') -> str:
     return LOGIN_URL + ('?' + '&'.join(query) if query else '')
 
 
+def enrol_url(next_path: str = '') -> str:
+    """The two-step set-up, told where the member was going, so it can take them there once it is on."""
+    if next_path.startswith('/staff') and next_path not in (HOME_URL, ENROL_URL) and not next_path.startswith('//'):
+        return f'{ENROL_URL}?next={quote(next_path)}'
+    return ENROL_URL
+
+
+def return_path(next_path: str) -> str:
+    """Where a `next=` query may send a member: a console path, never another site."""
+    return next_path if next_path.startswith('/staff') and not next_path.startswith('//') else HOME_URL
+
+
 def _allowed(staff: StaffUser, role: str | None) -> bool:
     return role is None or staff.role == role
 

@@ -10,13 +10,14 @@ from nicegui import ui
 
 from models.staff import StaffUser
 from pages.access import StaffViewer
-from pages.staff.page import HOME_URL, staff_page
+from pages.staff.page import return_path, staff_page
 from services import staff_totp
 from services.errors import DomainError
 
 
 @staff_page('/two-factor', title='Two-step sign-in')
-async def two_factor_page(viewer: StaffViewer) -> None:
+async def two_factor_page(viewer: StaffViewer, next: str = '') -> None:  # noqa: A002 - the sign-in's own name
+    onward = return_path(next)  # where an administrator who had to set it up first was going
     ui.label('Two-step sign-in').classes('text-h5').props('role=heading aria-level=1')
     ui.label(
         'After your password, the sign-in asks for a 6-digit code from an authenticator app on your phone '
@@ -30,7 +31,7 @@ async def two_factor_page(viewer: StaffViewer) -> None:
         if staff_totp.is_enabled(staff):
             await _enabled(viewer, staff, content)
         else:
-            _offer(viewer, staff, content)
+            _offer(viewer, staff, content, onward)
 
     await content()
 
@@ -60,12 +61,12 @@ async def _enabled(viewer: StaffViewer, staff: StaffUser, content: ui.refreshabl
             ui.button('Turn off', on_click=turn_off).props('outline no-caps color=negative').mark('totp-off')
     area = ui.column().classes('w-full gap-2')
     with area:
-        ui.button('Set up on a new phone', on_click=lambda: _enrol(viewer, area, content, to_console=False)).props(
+        ui.button('Set up on a new phone', on_click=lambda: _enrol(viewer, area, content, to_console='')).props(
             'outline no-caps'
         ).mark('totp-again')
 
 
-def _offer(viewer: StaffViewer, staff: StaffUser, content: ui.refreshable) -> None:
+def _offer(viewer: StaffViewer, staff: StaffUser, content: ui.refreshable, onward: str) -> None:
     required = staff_totp.must_enrol(staff)
     if required:
         with ui.card().classes('w-full q-pa-md bg-amber-1').props('flat bordered'):
@@ -75,13 +76,15 @@ def _offer(viewer: StaffViewer, staff: StaffUser, content: ui.refreshable) -> No
     area = ui.column().classes('w-full gap-2')
     with area:
         ui.label('Two-step sign-in is off.').classes('text-body1')
-        ui.button('Set up two-step sign-in', on_click=lambda: _enrol(viewer, area, content, to_console=required)).props(
+        then = onward if required else ''
+        ui.button('Set up two-step sign-in', on_click=lambda: _enrol(viewer, area, content, to_console=then)).props(
             'no-caps'
         ).mark('totp-start')
 
 
-def _enrol(viewer: StaffViewer, area: ui.column, content: ui.refreshable, *, to_console: bool) -> None:
-    """QR, typed code, recovery codes; `to_console` when the console was waiting for it (an administrator)."""
+def _enrol(viewer: StaffViewer, area: ui.column, content: ui.refreshable, *, to_console: str) -> None:
+    """QR, typed code, recovery codes; `to_console` is where to go next when the console was waiting for it
+    (an administrator), or empty."""
     secret = staff_totp.new_secret()
     practice = viewer.practice.name if viewer.practice else ''
     area.clear()
@@ -109,7 +112,7 @@ def _enrol(viewer: StaffViewer, area: ui.column, content: ui.refreshable, *, to_
                 ).classes('text-body1')
                 ui.html('<pre>' + '\n'.join(codes) + '</pre>', sanitize=False).mark('recovery-codes')
                 if to_console:
-                    ui.button('Continue to the console', on_click=lambda: ui.navigate.to(HOME_URL)).props(
+                    ui.button('Continue to the console', on_click=lambda: ui.navigate.to(to_console)).props(
                         'no-caps'
                     ).mark('totp-continue')
                 else:

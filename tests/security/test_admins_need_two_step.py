@@ -11,7 +11,7 @@ from nicegui.testing import User
 
 from models.outbox import OutboxMessage
 from models.staff import StaffUser
-from pages.staff.page import ENROL_URL, PAGE_ROLES
+from pages.staff.page import ENROL_URL, PAGE_ROLES, enrol_url, return_path
 from portal.app import is_public
 from services import audit, staff_totp, team
 from tests import factories
@@ -121,3 +121,32 @@ async def test_demo_accounts_are_exempt_and_only_administrators_must_enrol(db):
 
     admin.is_demo = True  # seeded by --demo: a portal without --demo refuses to start with it
     assert not staff_totp.must_enrol(admin) and not staff_totp.must_keep(admin)
+
+
+async def test_an_admin_sent_to_sign_in_from_a_link_arrives_there_after_setting_up_two_step_sign_in(user: User):
+    admin = await factories.make_staff('admin', name='Ada Admin', totp=False)
+    response = await user.http_client.get('/staff/requests', follow_redirects=False)
+    assert response.headers['location'] == '/staff/login?next=/staff/requests'
+
+    await staff_sign_in(user, admin, path=response.headers['location'])
+    await user.should_see(staff_totp.ENROL_FIRST, retries=100)
+    user.find(marker='totp-start').click()
+    await user.should_see(marker='totp-secret')
+    secret = re.sub(r'\s', '', user.find(marker='totp-secret').elements.pop().text.split(':', 1)[1])
+    user.find(kind=ui.input, content='Code').type(pyotp.TOTP(secret).now())
+    user.find(marker='totp-turn-on').click()
+    await user.should_see(marker='recovery-codes', retries=100)
+    user.find(marker='totp-continue').click()
+
+    await user.should_see('Appointment requests', retries=100)  # where the link led, not the search page
+    assert user.back_history[-1].startswith('/staff/requests')
+
+
+async def test_the_set_up_page_never_sends_an_admin_off_the_console():
+    assert enrol_url('//evil.example/staff') == ENROL_URL and enrol_url('/staff') == ENROL_URL
+    assert enrol_url('/staff/requests') == ENROL_URL + '?next=/staff/requests'
+    assert [return_path(p) for p in ('https://evil.example', '//evil.example', '/staff/team')] == [
+        '/staff',
+        '/staff',
+        '/staff/team',
+    ]
