@@ -39,13 +39,7 @@ async def test_an_admin_without_two_step_sign_in_reaches_only_its_set_up_until_i
         assert 'Brightwater' not in response.text, path
 
     await user.open(ENROL_URL)
-    user.find(marker='totp-start').click()
-    await user.should_see(marker='totp-secret')
-    secret = re.sub(r'\s', '', user.find(marker='totp-secret').elements.pop().text.split(':', 1)[1])
-    user.find(kind=ui.input, content='Code').type(pyotp.TOTP(secret).now())
-    user.find(marker='totp-turn-on').click()
-    await user.should_see(marker='recovery-codes', retries=100)
-    user.find(marker='totp-continue').click()
+    await _set_up_two_step_and_continue(user)
 
     await user.should_see('Find a patient', retries=100)  # the console, at last
     await open_profile(user, b)
@@ -130,13 +124,7 @@ async def test_an_admin_sent_to_sign_in_from_a_link_arrives_there_after_setting_
 
     await staff_sign_in(user, admin, path=response.headers['location'])
     await user.should_see(staff_totp.ENROL_FIRST, retries=100)
-    user.find(marker='totp-start').click()
-    await user.should_see(marker='totp-secret')
-    secret = re.sub(r'\s', '', user.find(marker='totp-secret').elements.pop().text.split(':', 1)[1])
-    user.find(kind=ui.input, content='Code').type(pyotp.TOTP(secret).now())
-    user.find(marker='totp-turn-on').click()
-    await user.should_see(marker='recovery-codes', retries=100)
-    user.find(marker='totp-continue').click()
+    await _set_up_two_step_and_continue(user)
 
     await user.should_see('Appointment requests', retries=100)  # where the link led, not the search page
     assert user.back_history[-1].startswith('/staff/requests')
@@ -150,3 +138,14 @@ async def test_the_set_up_page_never_sends_an_admin_off_the_console():
         '/staff',
         '/staff/team',
     ]
+
+
+async def _set_up_two_step_and_continue(user: User) -> None:
+    """On the set-up page: scan (read the key), type the app's code, turn it on, continue to the console."""
+    user.find(marker='totp-start').click()
+    await user.should_see(marker='totp-secret')
+    secret = re.sub(r'\s', '', user.find(marker='totp-secret').elements.pop().text.split(':', 1)[1])
+    user.find(kind=ui.input, content='Code').type(pyotp.TOTP(secret).now())
+    user.find(marker='totp-turn-on').click()
+    await user.should_see(marker='recovery-codes', retries=100)
+    user.find(marker='totp-continue').click()
