@@ -174,6 +174,8 @@ async def test_a_job_whose_only_remarks_are_notes_still_shows_them(user: User) -
     await wait_until(lambda: ImportJob.exists(status=JobStatus.DONE), timeout=20)
     await jobs.wait_for_background()
 
+    # Its last state drawn (a redraw from the running job's events would take the button away under the click).
+    await user.should_see('Finished', retries=100)
     await user.should_see('Imported with a note: 1', retries=100)
     user.find('Show refused and noted rows').click()
     await user.should_see('Rows of patients.csv')
