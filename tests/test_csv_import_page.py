@@ -1,7 +1,10 @@
 """The import page: upload, mapped columns, preview with a refused row, import with live result, review."""
 
+import asyncio
+import sys
 from datetime import timedelta
 
+import pytest
 from nicegui import ui
 from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
@@ -9,9 +12,10 @@ from nicegui.testing import User
 from models.csv_import import ImportJob, JobStatus
 from models.patient import Patient
 from models.prescription import Prescription, RxStatus
-from services import billing
+from services import billing, events
 from services.csv_import import jobs
 from tests import factories
+from tests.csv_import_runs import run_kind
 from tests.portal_user import wait_until
 from tests.test_staff_console import staff_sign_in
 
@@ -182,3 +186,45 @@ async def test_a_job_whose_only_remarks_are_notes_still_shows_them(user: User) -
     [table] = user.find(ui.table).elements
     [row] = table.rows
     assert row['outcome'] == 'Imported, note' and 'portal is active' in row['reason']
+
+
+async def test_two_import_events_at_once_are_read_one_after_the_other_and_the_held_row_can_be_resolved(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await factories.make_ready_practice()
+    twin_a = await factories.make_patient(first_name='Sam', last_name='Twin', chart_number='')
+    await factories.make_patient(first_name='Sam', last_name='Twin', chart_number='')
+    admin = await staff_sign_in(user)
+    await user.open('/staff/import')
+    await user.should_see('Import records')
+    running, most = [0], [0]
+    screen_class = sys.modules['pages.staff.csv_import'].ImportScreen  # the test harness imports pages anew
+    load = screen_class.load
+
+    async def slow_load(screen: object) -> tuple[bool, bool]:  # two loads would overlap if allowed to
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        try:
+            await asyncio.sleep(0.05)
+            return await load(screen)
+        finally:
+            running[0] -= 1
+
+    monkeypatch.setattr(screen_class, 'load', slow_load)
+    other = await factories.make_staff('admin', name='Other Admin')  # its import's events reach its own pages
+    await run_kind('patients', FILE, other, 'patients.csv')
+    [held] = await jobs.held_for_review()
+
+    # Both events compared with the same earlier state would both redraw: the second would delete the
+    # buttons of the first under a click on its way.
+    await asyncio.gather(*(events.publish_staff(admin.id, jobs.IMPORT_EVENTS) for _ in range(2)))
+    await user.should_see(marker=f'resolve-{held.id}-{twin_a.id}', retries=100)
+    await wait_until(lambda: _settled(running), timeout=5)
+    assert most[0] == 1
+    user.find(marker=f'resolve-{held.id}-{twin_a.id}').click()
+    await user.should_see('saved to Sam Twin', retries=50)
+
+
+async def _settled(running: list[int]) -> bool:
+    await asyncio.sleep(0.2)
+    return running[0] == 0

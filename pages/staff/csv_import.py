@@ -5,6 +5,8 @@ The job lives in the database, so a reload (or another admin's screen) shows it 
 page follows it through the import's staff events, never by polling.
 """
 
+import asyncio
+
 from fastapi.responses import Response
 from nicegui import ui
 from nicegui.events import UploadEventArguments, ValueChangeEventArguments
@@ -54,6 +56,7 @@ class ImportScreen:
         self.recent: list[ImportJob] = []
         self.noted: dict[int, int] = {}  # job id -> rows imported with a note
         self.held: list[tuple[ImportRow, list]] = []
+        self._loading = asyncio.Lock()
 
     async def build(self) -> None:
         self.client = ui.context.client
@@ -107,10 +110,16 @@ class ImportScreen:
 
     async def on_event(self, event: events.Event) -> None:
         if event.topic == jobs.IMPORT_EVENTS:
+            await self.reload()
+
+    async def reload(self, *, jobs_list: bool = False) -> None:
+        """Read again and redraw each section only if what it shows changed (`jobs_list`: that one anyway).
+        An event that changes nothing (the job's last announcement, another staff member's) would otherwise
+        delete a button under a click on its way. One reload at a time: two events' loads compared with the
+        same earlier state would both redraw, and the second would delete the first one's buttons."""
+        async with self._loading:
             jobs_changed, held_changed = await self.load()
-            # Each redrawn only when what it shows changed: an event that changes nothing (the job's last
-            # announcement, another staff member's) would otherwise delete a button under a click on its way.
-            if jobs_changed:
+            if jobs_changed or jobs_list:
                 self.jobs_section.refresh()
             if held_changed:
                 self.review_section.refresh()
@@ -231,8 +240,7 @@ class ImportScreen:
         self.upload, self.preview = None, None
         self.mapping_section.refresh()
         self.preview_section.refresh()
-        await self.load()
-        self.jobs_section.refresh()
+        await self.reload(jobs_list=True)
 
     @ui.refreshable_method
     def jobs_section(self) -> None:
@@ -336,8 +344,7 @@ class ImportScreen:
                 ui.notify(str(error), type='negative')
             else:
                 ui.notify(f'Row {row.row_number} saved to {patient.full_name}.', type='positive')
-        await self.load()
-        self.review_section.refresh()
+        await self.reload()
 
 
 def _held_content(held: list[tuple[ImportRow, list]]) -> list[tuple]:
