@@ -1,13 +1,15 @@
 """The Requests inbox: the header counts open requests; staff schedule one (warned about overlaps) or
 decline it with a reply, and the patient is emailed either way."""
 
+import sys
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from nicegui import ui
 from nicegui.testing import User
 
 from models.appointment import Appointment, AppointmentRequest, VisitType
-from services import appointment_requests, appointments
+from services import appointment_requests, appointments, events
 from services.appointment_requests import Preferences
 from services.audit import Actor
 from tests import factories
@@ -148,3 +150,34 @@ def test_a_requests_age_reads_in_words():
     ]
     assert age(now - timedelta(days=3, hours=2), now) == '3 days'
     assert date(2026, 1, 10) == now.date()
+
+
+async def test_another_patients_booking_leaves_the_open_requests_and_their_buttons_as_they_are(
+    user: User, monkeypatch: pytest.MonkeyPatch
+):
+    _, _, north, _ = await _practice()
+    waiting = await factories.make_patient(first_name='Wren', last_name='Waiting')
+    other = await factories.make_patient(first_name='Otto', last_name='Other')
+    await factories.make_appointment_request(waiting, reason='Blurry at night', location=north)
+    await staff_sign_in(user)
+    await user.open('/staff/requests')
+    await user.should_see('Blurry at night')
+    button = user.find(kind=ui.button, content='Schedule').elements.pop()
+    inbox = sys.modules['pages.staff.requests'].RequestsInbox  # the test harness imports pages anew
+    loads: list[int] = []
+    load = inbox.load
+
+    async def counted(screen: object) -> None:
+        await load(screen)
+        loads.append(1)
+
+    monkeypatch.setattr(inbox, 'load', counted)
+    await events.publish(other.id, events.APPOINTMENTS)  # what booking Otto's visit at another desk announces
+    await wait_until(lambda: _true_when(loads))
+    assert not button.is_deleted  # no redraw: a click on its way to this button still lands
+    user.find(kind=ui.button, content='Schedule').click()
+    await user.should_see(marker='request-summary', retries=50)
+
+
+async def _true_when(loads: list[int]) -> bool:
+    return bool(loads)

@@ -42,6 +42,7 @@ class RequestsInbox:
         self.viewer = viewer
         self.location_id = location_id
         self.requests: list[AppointmentRequest] = []
+        self._drawn: list[tuple] = []  # what the list shows (`_shown()` when it was drawn)
         self._loading = asyncio.Lock()
 
     @property
@@ -76,9 +77,20 @@ class RequestsInbox:
             await self.reload()
 
     async def reload(self) -> None:
+        """Redrawn only when what it shows changed: every appointment event of the practice arrives here,
+        and a redraw for another patient's booking would delete a Schedule button under a click on its way."""
         async with self._loading:
             await self.load()
-            self.listing.refresh()
+            if self._shown() != self._drawn:
+                self.listing.refresh()
+
+    def _shown(self) -> list[tuple]:
+        now = datetime.now(UTC)
+        return [
+            (r.id, r.patient.full_name, r.reason, r.visit_type, r.preferred_times, r.location_id)  # type: ignore[attr-defined]
+            + (age(r.created_at, now),)
+            for r in self.requests
+        ]
 
     async def filter(self, event: object) -> None:
         self.location_id = getattr(event, 'value', ALL) or ALL
@@ -88,6 +100,7 @@ class RequestsInbox:
 
     @ui.refreshable_method
     def listing(self) -> None:
+        self._drawn = self._shown()
         count = len(self.requests)
         ui.label(f'{count} open request{"s" if count != 1 else ""}').classes('text-subtitle1').props(
             'role=status'
