@@ -50,6 +50,11 @@ async def fill_staff_sign_in(
 async def drawn(page: Page) -> None:
     """Wait until NiceGUI has drawn the patient page just opened. Until then the browser shows the server's
     copy of it (`pages.patient.prepaint`): the same words, and buttons that don't act yet."""
+    # The URL changes before the new document is parsed: without waiting for it, the copy's absence could be
+    # seen on the page being left, and the copy would then appear beside NiceGUI's drawing of the same words.
+    await page.wait_for_load_state('domcontentloaded')
+    if await page.locator('#app').count():  # a NiceGUI page (not a plain entry page such as /login)
+        await expect(page.locator('#app > *').first).to_be_attached()
     await expect(page.locator('#pp-prepaint')).to_have_count(0)
 
 
