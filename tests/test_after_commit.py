@@ -13,6 +13,7 @@ from services import after_commit, events, outbox
 from services.fhir_r4 import bundle
 from services.fhir_r4.common import FhirProblem
 from tests.mail import SmtpServer
+from tests.portal_user import wait_until
 from tests.test_fhir_appointments import ACTOR, in_days, setup, visit
 
 
@@ -45,10 +46,7 @@ async def test_a_bundle_sends_its_visit_emails_and_tells_pages_once_it_has_commi
     await outbox.wait_for_pending()  # the deliveries, started after the commit
     assert await OutboxMessage.filter(patient_id=patient_id, purpose='appointment', status='sent').count() == 2
     assert len(visit_subjects(smtp_server, email)) == 2
-    for _ in range(100):
-        if (events.APPOINTMENTS, 2) in seen:
-            break
-        await asyncio.sleep(0.02)
+    await wait_until(lambda: _heard(seen, (events.APPOINTMENTS, 2)), timeout=10)
     # Every page read happened after the commit (both visits there); the visits were announced once for
     # the two bookings (each email sent is announced as it goes, as always).
     assert seen and all(count == 2 for _, count in seen)
@@ -97,3 +95,7 @@ async def test_nested_outer_transactions_run_their_steps_once_after_the_outermos
             after_commit.hold('c', lambda: ran.append('c'))
             raise RuntimeError('rolled back')
     assert ran == ['a', 'b'] and not after_commit.hold('d', lambda: None)
+
+
+async def _heard(seen: list[tuple[str, int]], wanted: tuple[str, int]) -> bool:
+    return wanted in seen
