@@ -14,6 +14,7 @@ from pathlib import Path
 import pyotp
 import pytest
 from playwright.async_api import Page, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from portal.devmail import _free_port
 from tests import factories
@@ -43,7 +44,13 @@ async def fill_staff_sign_in(
     await page.get_by_label('Password').fill(password)
     await page.get_by_role('button', name='Sign in').click()
     if totp_secret:
-        await page.get_by_label('Code', exact=True).fill(pyotp.TOTP(totp_secret).now())  # waits until it shows
+        code = page.get_by_label('Code', exact=True)
+        try:
+            await code.wait_for(state='visible')
+        except PlaywrightTimeoutError:  # say what the form said instead (seen once, on a loaded machine)
+            said = await page.get_by_role('alert').all_inner_texts()
+            raise AssertionError(f'the code step did not show after the password; the form says {said}') from None
+        await code.fill(pyotp.TOTP(totp_secret).now())
         await page.get_by_role('button', name='Sign in').click()
 
 
