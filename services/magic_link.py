@@ -84,16 +84,12 @@ PER_CLIENT_15_MINUTES = 60
 FIFTEEN_MINUTES = 15 * 60
 
 
-def _minutes(n: int) -> str:
-    return '1 minute' if n == 1 else f'{n} minutes'
-
-
 class TooManyRequests(DomainError):
     """Throttled: says which limit and how long to wait, the same for known and unknown addresses."""
 
     def __init__(self, blocked: throttle.Blocked) -> None:
         self.retry_after_seconds = max(1, int(blocked.retry_after + 0.999))
-        minutes = _minutes(blocked.retry_after_minutes)
+        minutes = blocked.wait_in_words
         if blocked.limit is throttle.UNAVAILABLE:
             self.kind = 'unavailable'
             message = 'Login links cannot be sent at the moment. Please try again in a minute.'

@@ -46,9 +46,7 @@ class TooManyLookups(DomainError):
         if self.unavailable:
             message = 'Prescriptions cannot be checked at the moment. Please try again in a minute.'
         else:
-            minutes = blocked.retry_after_minutes
-            wait = '1 minute' if minutes == 1 else f'{minutes} minutes'
-            message = f'Too many look-ups from this address. Please wait {wait} and try again.'
+            message = f'Too many look-ups from this address. Please wait {blocked.wait_in_words} and try again.'
         super().__init__(message)
 
 

@@ -42,6 +42,12 @@ class Blocked:
         """Whole minutes to wait, rounded up (at least one): what a person is told."""
         return max(1, math.ceil(self.retry_after / 60))
 
+    @property
+    def wait_in_words(self) -> str:
+        """'1 minute' or '15 minutes': the wait as a refusal says it."""
+        minutes = self.retry_after_minutes
+        return '1 minute' if minutes == 1 else f'{minutes} minutes'
+
 
 # The limit a refusal names when the counters cannot be reached: limits fail closed, so no login link goes
 # out unthrottled while Redis is away, and the person is told to try again shortly.
