@@ -38,21 +38,20 @@ PAGE_ROLES: dict[str, str | None] = {}  # every staff page's path and the role i
 def login_url(reason: str = '', next_path: str = '') -> str:
     """The sign-in page, told why (signed out, timed out, deactivated) and where to return."""
     query = [f'reason={reason}'] if reason in sessions.END_REASONS else []
-    if next_path.startswith('/staff') and next_path != HOME_URL:
+    if return_path(next_path) != HOME_URL:
         query.append(f'next={quote(next_path)}')
     return LOGIN_URL + ('?' + '&'.join(query) if query else '')
 
 
 def enrol_url(next_path: str = '') -> str:
     """The two-step set-up, told where the member was going, so it can take them there once it is on."""
-    if next_path.startswith('/staff') and next_path not in (HOME_URL, ENROL_URL) and not next_path.startswith('//'):
-        return f'{ENROL_URL}?next={quote(next_path)}'
-    return ENROL_URL
+    onward = return_path(next_path)
+    return ENROL_URL if onward in (HOME_URL, ENROL_URL) else f'{ENROL_URL}?next={quote(onward)}'
 
 
 def return_path(next_path: str) -> str:
-    """Where a `next=` query may send a member: a console path, never another site."""
-    return next_path if next_path.startswith('/staff') and not next_path.startswith('//') else HOME_URL
+    """Where a `next=` query may send a member: a console path (so never another site, nor `//host`)."""
+    return next_path if next_path.startswith('/staff') else HOME_URL
 
 
 def _allowed(staff: StaffUser, role: str | None) -> bool:
