@@ -1,7 +1,7 @@
 """What a service does once its data is committed: send the email it queued, tell open pages to re-read.
 
 A service does these steps right after its own transaction. When a caller wraps several services in
-one outer transaction (a FHIR transaction Bundle, a chunk of a CSV import), the services' transactions
+one outer transaction (a FHIR transaction Bundle, the demo seed), the services' transactions
 are only savepoints and "after" is still inside the outer one: an email would go out about a visit the
 Bundle may yet roll back, and the tasks started for it (a delivery, a page's re-read) would inherit the
 transaction's connection and use it at the same time as the Bundle, which asyncpg refuses ("another

@@ -112,14 +112,14 @@ class ImportScreen:
         if event.topic == jobs.IMPORT_EVENTS:
             await self.reload()
 
-    async def reload(self, *, jobs_list: bool = False) -> None:
-        """Read again and redraw each section only if what it shows changed (`jobs_list`: that one anyway).
-        An event that changes nothing (the job's last announcement, another staff member's) would otherwise
-        delete a button under a click on its way. One reload at a time: two events' loads compared with the
-        same earlier state would both redraw, and the second would delete the first one's buttons."""
+    async def reload(self) -> None:
+        """Read again and redraw each section only if what it shows changed (a new job is a change). An event
+        that changes nothing (the job's last announcement, another staff member's) would otherwise delete a
+        button under a click on its way. One reload at a time: two events' loads compared with the same
+        earlier state would both redraw, and the second would delete the first one's buttons."""
         async with self._loading:
             jobs_changed, held_changed = await self.load()
-            if jobs_changed or jobs_list:
+            if jobs_changed:
                 self.jobs_section.refresh()
             if held_changed:
                 self.review_section.refresh()
@@ -240,7 +240,7 @@ class ImportScreen:
         self.upload, self.preview = None, None
         self.mapping_section.refresh()
         self.preview_section.refresh()
-        await self.reload(jobs_list=True)
+        await self.reload()
 
     @ui.refreshable_method
     def jobs_section(self) -> None:
